@@ -1,0 +1,34 @@
+"""chunkscope: a fast tree-sitter code chunker whose work you can see.
+
+    >>> from chunkscope import chunk_paths
+    >>> for result in chunk_paths(["src"]):
+    ...     for chunk in result.chunks:
+    ...         print(chunk.path, chunk.kind, chunk.name, chunk.start_line)
+
+``parse`` and ``extract`` are the two stages; ``chunk_file``, ``chunk_source`` and
+``chunk_paths`` are built on them. Set ``CHUNKSCOPE_OTEL=1`` to trace and measure every
+call (see ``opentelemetry.instrumentation.chunkscope``); unset, nothing of OpenTelemetry
+is imported.
+"""
+
+from __future__ import annotations
+
+from chunkscope.extractor import extract
+from chunkscope.languages import LANGUAGES
+from chunkscope.model import SKIP_REASONS, Chunk, ChunkOptions, FileResult
+from chunkscope.parser import parse
+from chunkscope.pipeline import chunk_file, chunk_paths, chunk_source
+
+__all__ = [
+    "LANGUAGES",
+    "SKIP_REASONS",
+    "Chunk",
+    "ChunkOptions",
+    "FileResult",
+    "chunk_file",
+    "chunk_paths",
+    "chunk_source",
+    "extract",
+    "parse",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,329 @@
+"""Stage two: syntax tree in, chunks out.
+
+Definitions are found with one compiled tree-sitter query per language, so the
+matching runs in C and never recurses in Python, however deep the nesting. Chunks
+do not overlap: a definition's chunk holds its own text (signature, docstring,
+fields, statements) and every nested definition is carved out into a chunk of its
+own whose ``parent`` names the enclosing one. A class chunk is therefore its header
+and fields; its methods are separate chunks. Runs of code between definitions
+(imports, constants, a trailing ``}``-free tail) become ``code`` chunks, and a
+definition with code after a nested definition continues as a further ``part``.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+
+import tree_sitter as ts
+
+from chunkscope.languages import LANGUAGES, definitions_query, grammar, kind_ids
+from chunkscope.model import Chunk, ChunkOptions, chunk_id
+
+DEFAULT_OPTIONS = ChunkOptions()
+_TYPE_CONTAINERS = frozenset({"class", "struct", "interface", "impl", "enum"})
+_NEWLINE = re.compile(rb"\n")
+_ALNUM = re.compile(rb"\w")
+_GO_RECEIVER = re.compile(rb"\(\s*(?:\w+\s+)?[*&\s]*([A-Za-z_]\w*)")
+_C_NAME_KINDS = frozenset(
+    {"identifier", "field_identifier", "qualified_identifier", "operator_name", "destructor_name",
+     "template_function", "type_identifier"}
+)
+
+
+@dataclass(slots=True)
+class _Def:
+    start: int
+    end: int
+    kind: str
+    name: str | None
+    node: ts.Node
+    parent: _Def | None = None
+    children: list[_Def] = field(default_factory=list)
+    qualified: str | None = None
+
+
+@cache
+def _language_names() -> dict[ts.Language, str]:
+    return {grammar(name): name for name in LANGUAGES}
+
+
+def language_of(tree: ts.Tree) -> str:
+    """The canonical name of the grammar that produced ``tree``."""
+    return _language_names()[tree.language]
+
+
+def _text(source: bytes, node: ts.Node | None) -> str | None:
+    if node is None:
+        return None
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _name(node: ts.Node, source: bytes, outer: ts.Node) -> str | None:
+    named = node.child_by_field_name("name")
+    if named is not None:
+        return _text(source, named)
+    kind = node.type
+    if kind == "type_declaration":
+        spec = node.named_children[0] if node.named_child_count else None
+        return _text(source, spec.child_by_field_name("name")) if spec else None
+    if kind in ("lexical_declaration", "variable_declaration"):
+        for child in node.named_children:
+            if child.type == "variable_declarator":
+                return _text(source, child.child_by_field_name("name"))
+        return None
+    if kind == "impl_item":
+        return _text(source, node.child_by_field_name("type"))
+    if kind == "function_definition":
+        decl = node.child_by_field_name("declarator")
+        while decl is not None and decl.type not in _C_NAME_KINDS:
+            decl = decl.child_by_field_name("declarator")
+        return _text(source, decl)
+    if outer.type == "type_definition":
+        return _text(source, outer.child_by_field_name("declarator"))
+    return None
+
+
+def _attached_start(outer: ts.Node, comment_ids: frozenset[int]) -> int:
+    """Start of the doc comments (or attributes) sitting directly above ``outer``."""
+    start_node = outer
+    prev = outer.prev_sibling
+    while (
+        prev is not None
+        and prev.kind_id in comment_ids
+        and prev.end_point.row >= start_node.start_point.row - 1
+    ):
+        before = prev.prev_sibling
+        if before is not None and before.end_point.row == prev.start_point.row:
+            break
+        start_node = prev
+        prev = before
+    return start_node.start_byte
+
+
+def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
+    spec = LANGUAGES[language]
+    wrapper_ids = kind_ids(language, spec.wrappers)
+    comment_ids = kind_ids(language, spec.comments)
+    captures = ts.QueryCursor(definitions_query(language)).captures(tree.root_node)
+    seen: set[tuple[int, int]] = set()
+    defs: list[_Def] = []
+    for kind, nodes in captures.items():
+        for node in nodes:
+            outer = node
+            while (up := outer.parent) is not None and up.kind_id in wrapper_ids:
+                outer = up
+            start = _attached_start(outer, comment_ids) if comment_ids else outer.start_byte
+            key = (start, outer.end_byte)
+            if key in seen:
+                continue
+            seen.add(key)
+            defs.append(_Def(start, outer.end_byte, kind, _name(node, source, outer), node))
+    defs.sort(key=lambda d: (d.start, -d.end))
+    return defs
+
+
+def _nest(defs: list[_Def], language: str) -> list[_Def]:
+    """Link each definition to its enclosing one; return the top-level definitions."""
+    top: list[_Def] = []
+    stack: list[_Def] = []
+    for d in defs:
+        while stack and stack[-1].end <= d.start:
+            stack.pop()
+        parent = stack[-1] if stack else None
+        d.parent = parent
+        (parent.children if parent else top).append(d)
+        if d.kind in ("function", "method"):
+            if parent is not None and parent.kind in _TYPE_CONTAINERS:
+                d.kind = "method"
+            elif d.kind == "method" and language != "go":
+                d.kind = "function"
+        if language == "go" and d.kind == "method" and parent is None:
+            receiver = d.node.child_by_field_name("receiver")
+            if receiver is not None:
+                match = _GO_RECEIVER.match(receiver.text or b"")
+                if match:
+                    d.qualified = match.group(1).decode("utf-8", "replace")
+        stack.append(d)
+    return top
+
+
+class _Lines:
+    """Byte offset <-> line number, built once per file."""
+
+    __slots__ = ("starts",)
+
+    def __init__(self, source: bytes) -> None:
+        self.starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
+
+    def row(self, offset: int) -> int:
+        return bisect_right(self.starts, offset) - 1
+
+
+def _trim(source: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """Shrink ``[start, end)`` to its non-blank content; None if nothing meaningful is left."""
+    segment = source[start:end]
+    stripped = segment.lstrip()
+    if not stripped or _ALNUM.search(stripped) is None:
+        return None
+    start += len(segment) - len(stripped)
+    end = start + len(stripped.rstrip())
+    return start, end
+
+
+def _own_segments(
+    source: bytes, start: int, end: int, children: list[_Def]
+) -> list[tuple[int, int]]:
+    segments = []
+    cursor = start
+    for child in children:
+        if child.start > cursor and (seg := _trim(source, cursor, child.start)):
+            segments.append(seg)
+        cursor = max(cursor, child.end)
+    if end > cursor and (seg := _trim(source, cursor, end)):
+        segments.append(seg)
+    return segments
+
+
+def _statement_rows(node: ts.Node, first: int, last: int) -> set[int]:
+    """Rows in ``[first, last]`` where a syntax node begins the line: the safe places to cut."""
+    rows: set[int] = set()
+    cursor = node.walk()
+    while True:
+        current = cursor.node
+        assert current is not None
+        srow, erow = current.start_point.row, current.end_point.row
+        if first <= srow <= last and current.is_named:
+            rows.add(srow)
+        if erow > srow and srow <= last and erow >= first and cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return rows
+
+
+def _split(
+    source: bytes, lines: _Lines, node: ts.Node, start: int, end: int, options: ChunkOptions
+) -> list[tuple[int, int]]:
+    """Cut ``[start, end)`` into line-aligned pieces within the size limits."""
+    first, last = lines.row(start), lines.row(max(start, end - 1))
+    if last - first + 1 <= options.max_lines and end - start <= options.max_bytes:
+        return [(start, end)]
+    starts = lines.starts
+    good = _statement_rows(node, first, last)
+
+    def piece_end(row_after: int) -> int:
+        return end if row_after > last else min(end, starts[row_after])
+
+    pieces: list[tuple[int, int]] = []
+    row = first
+    while row <= last:
+        begin = max(start, starts[row])
+        best_good = best_any = None
+        limit = min(last + 1, row + options.max_lines)
+        for nxt in range(row + 1, limit + 1):
+            if piece_end(nxt) - begin > options.max_bytes:
+                break
+            best_any = nxt
+            if nxt > last or nxt in good:
+                best_good = nxt
+        nxt = best_good or best_any or row + 1
+        if (seg := _trim(source, begin, piece_end(nxt))) is not None:
+            pieces.append(seg)
+        row = nxt
+    return pieces
+
+
+def _error_ranges(tree: ts.Tree) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    cursor = tree.walk()
+    while True:
+        node = cursor.node
+        assert node is not None
+        if node.is_error or node.is_missing:
+            ranges.append((node.start_byte, max(node.end_byte, node.start_byte + 1)))
+        elif node.has_error and cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return ranges
+
+
+def _qualified(d: _Def | None) -> str | None:
+    if d is None:
+        return None
+    if d.qualified is None:
+        own = d.name or "<anonymous>"
+        d.qualified = f"{_qualified(d.parent)}.{own}" if d.parent else own
+    return d.qualified
+
+
+def _parent_name(d: _Def) -> str | None:
+    if d.parent is None:
+        return d.qualified if d.kind == "method" and d.qualified else None
+    return _qualified(d.parent)
+
+
+def _walk_defs(top: list[_Def]) -> Iterable[_Def]:
+    stack = list(reversed(top))
+    while stack:
+        d = stack.pop()
+        yield d
+        stack.extend(reversed(d.children))
+
+
+def extract(
+    tree: ts.Tree, source: bytes, path: str, options: ChunkOptions | None = None
+) -> list[Chunk]:
+    """Every definition and every run of top-level code in ``tree`` as size-bounded chunks."""
+    options = options or DEFAULT_OPTIONS
+    language = language_of(tree)
+    root = tree.root_node
+    defs = _collect(tree, source, language)
+    top = _nest(defs, language)
+    lines = _Lines(source)
+    errors = _error_ranges(tree) if root.has_error else []
+
+    groups: list[tuple[_Def | None, list[tuple[int, int]]]] = []
+    for seg in _own_segments(source, 0, len(source), top):
+        groups.append((None, _split(source, lines, root, *seg, options)))
+    for d in _walk_defs(top):
+        pieces = [
+            piece
+            for seg in _own_segments(source, d.start, d.end, d.children)
+            for piece in _split(source, lines, d.node, *seg, options)
+        ]
+        if pieces:
+            groups.append((d, pieces))
+
+    chunks: list[Chunk] = []
+    for d, pieces in groups:
+        if d is None:
+            kind, name, parent = "code", None, None
+        else:
+            kind, name, parent = d.kind, d.name, _parent_name(d)
+        for index, (start, end) in enumerate(pieces, 1):
+            content = source[start:end]
+            chunks.append(
+                Chunk(
+                    id=chunk_id(path, start, end, content),
+                    path=path,
+                    language=language,
+                    kind=kind,  # type: ignore[arg-type]
+                    name=name,
+                    parent=parent,
+                    start_line=lines.row(start) + 1,
+                    end_line=lines.row(end - 1) + 1,
+                    start_byte=start,
+                    end_byte=end,
+                    text=content.decode("utf-8", "replace"),
+                    has_syntax_error=any(s < end and e > start for s, e in errors),
+                    part=index,
+                    parts=len(pieces),
+                )
+            )
+    chunks.sort(key=lambda c: (c.start_byte, c.end_byte))
+    return chunks

@@ -1,0 +1,243 @@
+"""Which grammar handles which file, and what counts as a definition in each language.
+
+Every language is a row of data: its grammar wheel, its extensions and shebang
+interpreters, and a tree-sitter query whose capture names are the normalised chunk
+kinds. Grammars and compiled queries are built once per process and cached, because
+building a ``Language`` or a ``Query`` costs far more than parsing a typical file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import tree_sitter as ts
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSpec:
+    """One supported language, declared as data."""
+
+    name: str
+    module: str
+    loader: str
+    extensions: tuple[str, ...]
+    definitions: str
+    """Query source; each capture is named after the chunk kind it yields."""
+    interpreters: tuple[str, ...] = ()
+    wrappers: frozenset[str] = frozenset()
+    """Node kinds that wrap a definition and belong to it (decorators, ``export``, templates)."""
+    comments: frozenset[str] = frozenset({"comment"})
+    """Node kinds attached to the next definition when they sit directly above it."""
+    filenames: tuple[str, ...] = ()
+
+
+_PY = """
+(class_definition) @class
+(function_definition) @function
+"""
+_JS_COMMON = """
+(class_declaration) @class
+(function_declaration) @function
+(generator_function_declaration) @function
+(method_definition) @method
+(lexical_declaration (variable_declarator value: [(arrow_function) (function_expression)])) @function
+(variable_declaration (variable_declarator value: [(arrow_function) (function_expression)])) @function
+"""
+_JS = _JS_COMMON + """
+(field_definition value: [(arrow_function) (function_expression)]) @method
+"""
+_TS = _JS_COMMON + """
+(abstract_class_declaration) @class
+(interface_declaration) @interface
+(enum_declaration) @enum
+(internal_module) @module
+(public_field_definition value: [(arrow_function) (function_expression)]) @method
+"""
+_GO = """
+(function_declaration) @function
+(method_declaration) @method
+(type_declaration (type_spec type: (struct_type))) @struct
+(type_declaration (type_spec type: (interface_type))) @interface
+"""
+_RUST = """
+(function_item) @function
+(struct_item) @struct
+(union_item) @struct
+(enum_item) @enum
+(trait_item) @interface
+(impl_item) @impl
+(mod_item body: (_)) @module
+(macro_definition) @function
+"""
+_JAVA = """
+(class_declaration) @class
+(record_declaration) @class
+(interface_declaration) @interface
+(annotation_type_declaration) @interface
+(enum_declaration) @enum
+(method_declaration) @method
+(constructor_declaration) @method
+(compact_constructor_declaration) @method
+"""
+_C = """
+(function_definition) @function
+(struct_specifier body: (_)) @struct
+(union_specifier body: (_)) @struct
+(enum_specifier body: (_)) @enum
+"""
+_CPP = _C + """
+(class_specifier body: (_)) @class
+(namespace_definition) @module
+"""
+_CSHARP = """
+(class_declaration) @class
+(record_declaration) @class
+(struct_declaration) @struct
+(interface_declaration) @interface
+(enum_declaration) @enum
+(namespace_declaration) @module
+(method_declaration) @method
+(constructor_declaration) @method
+(destructor_declaration) @method
+(operator_declaration) @method
+(local_function_statement) @function
+"""
+_RUBY = """
+(class) @class
+(module) @module
+(singleton_class) @class
+(method) @function
+(singleton_method) @function
+"""
+_BASH = """
+(function_definition) @function
+"""
+
+_C_FAMILY_WRAPPERS = frozenset({"type_definition", "template_declaration"})
+
+LANGUAGES: dict[str, LanguageSpec] = {
+    spec.name: spec
+    for spec in (
+        LanguageSpec(
+            "python", "tree_sitter_python", "language", (".py", ".pyi", ".pyw"), _PY,
+            interpreters=("python", "python3", "python2", "pypy", "pypy3"),
+            wrappers=frozenset({"decorated_definition"}),
+        ),
+        LanguageSpec(
+            "javascript", "tree_sitter_javascript", "language",
+            (".js", ".mjs", ".cjs", ".jsx"), _JS,
+            interpreters=("node", "nodejs", "deno", "bun"),
+            wrappers=frozenset({"export_statement"}),
+            comments=frozenset({"comment", "html_comment"}),
+        ),
+        LanguageSpec(
+            "typescript", "tree_sitter_typescript", "language_typescript",
+            (".ts", ".mts", ".cts"), _TS,
+            interpreters=("ts-node", "tsx"),
+            wrappers=frozenset({"export_statement", "ambient_declaration"}),
+        ),
+        LanguageSpec(
+            "tsx", "tree_sitter_typescript", "language_tsx", (".tsx",), _TS,
+            wrappers=frozenset({"export_statement", "ambient_declaration"}),
+        ),
+        LanguageSpec("go", "tree_sitter_go", "language", (".go",), _GO),
+        LanguageSpec(
+            "rust", "tree_sitter_rust", "language", (".rs",), _RUST,
+            comments=frozenset({"line_comment", "block_comment", "attribute_item"}),
+        ),
+        LanguageSpec(
+            "java", "tree_sitter_java", "language", (".java",), _JAVA,
+            comments=frozenset({"line_comment", "block_comment"}),
+        ),
+        LanguageSpec(
+            "c", "tree_sitter_c", "language", (".c", ".h"), _C,
+            wrappers=_C_FAMILY_WRAPPERS,
+        ),
+        LanguageSpec(
+            "cpp", "tree_sitter_cpp", "language",
+            (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp", ".tpp"), _CPP,
+            wrappers=_C_FAMILY_WRAPPERS,
+        ),
+        LanguageSpec("csharp", "tree_sitter_c_sharp", "language", (".cs",), _CSHARP),
+        LanguageSpec(
+            "ruby", "tree_sitter_ruby", "language", (".rb", ".rake", ".gemspec", ".ru"), _RUBY,
+            interpreters=("ruby", "jruby"),
+            filenames=("Rakefile", "Gemfile", "Guardfile", "Vagrantfile"),
+        ),
+        LanguageSpec(
+            "bash", "tree_sitter_bash", "language", (".sh", ".bash", ".bats"), _BASH,
+            interpreters=("sh", "bash", "dash", "ksh", "zsh"),
+            filenames=(".bashrc", ".bash_profile", ".profile"),
+        ),
+    )
+}
+"""Every supported language by its canonical name (the value of ``--language``)."""
+
+ALIASES: dict[str, str] = {
+    "py": "python", "js": "javascript", "ts": "typescript", "golang": "go", "rs": "rust",
+    "c++": "cpp", "cxx": "cpp", "c#": "csharp", "cs": "csharp", "rb": "ruby", "sh": "bash",
+    "shell": "bash",
+}
+
+_BY_EXTENSION = {ext: spec.name for spec in LANGUAGES.values() for ext in spec.extensions}
+_BY_FILENAME = {fn: spec.name for spec in LANGUAGES.values() for fn in spec.filenames}
+_BY_INTERPRETER = {i: spec.name for spec in LANGUAGES.values() for i in spec.interpreters}
+_SHEBANG = re.compile(rb"^#!\s*(\S+)(?:[ \t]+(\S+))?")
+_VERSIONED = re.compile(r"^(.*?)[\d.]*$")
+
+
+def canonical(name: str) -> str | None:
+    """The canonical language name for a user-given name or alias, or None if unknown."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    return key if key in LANGUAGES else None
+
+
+def detect(path: str, head: bytes = b"") -> str | None:
+    """Language from the file name, then from a ``#!`` line for extensionless scripts."""
+    base = os.path.basename(path)
+    if base in _BY_FILENAME:
+        return _BY_FILENAME[base]
+    ext = os.path.splitext(base)[1].lower()
+    if ext:
+        return _BY_EXTENSION.get(ext)
+    match = _SHEBANG.match(head)
+    if match is None:
+        return None
+    prog = os.path.basename(match.group(1)).decode("latin-1")
+    if prog == "env" and match.group(2):
+        prog = match.group(2).decode("latin-1")
+    interpreter = _VERSIONED.match(prog)
+    name = interpreter.group(1) if interpreter else prog
+    return _BY_INTERPRETER.get(prog) or _BY_INTERPRETER.get(name)
+
+
+@cache
+def grammar(name: str) -> ts.Language:
+    """The tree-sitter ``Language`` for a canonical name, built once per process."""
+    spec = LANGUAGES[name]
+    module = importlib.import_module(spec.module)
+    return ts.Language(getattr(module, spec.loader)())
+
+
+@cache
+def definitions_query(name: str) -> ts.Query:
+    """The compiled definitions query for a language, built once per process."""
+    return ts.Query(grammar(name), LANGUAGES[name].definitions)
+
+
+@cache
+def kind_ids(name: str, kinds: frozenset[str]) -> frozenset[int]:
+    """Numeric node kind ids, so hot loops compare ints rather than strings."""
+    lang = grammar(name)
+    ids = set()
+    for kind in kinds:
+        for named in (True, False):
+            kid = lang.id_for_node_kind(kind, named)
+            if kid:
+                ids.add(kid)
+    return frozenset(ids)

@@ -1,0 +1,38 @@
+"""Stage one: bytes in, syntax tree out, and nothing else.
+
+Kept as its own function so the instrumentation can time parsing apart from
+extraction. Parsers are cached per thread: a ``Parser`` is cheap to reuse and not
+safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import tree_sitter as ts
+
+from chunkscope.languages import canonical, grammar
+
+_local = threading.local()
+
+
+def _parser(language: str) -> ts.Parser:
+    cache: dict[str, ts.Parser] | None = getattr(_local, "parsers", None)
+    if cache is None:
+        cache = _local.parsers = {}
+    parser = cache.get(language)
+    if parser is None:
+        parser = cache[language] = ts.Parser(grammar(language))
+    return parser
+
+
+def parse(source: bytes, language: str) -> ts.Tree:
+    """Parse ``source`` with the grammar of ``language`` (a canonical name or alias).
+
+    Works on bytes so invalid UTF-8 never raises; tree-sitter recovers from syntax
+    errors and marks them in the tree (``tree.root_node.has_error``).
+    """
+    name = canonical(language)
+    if name is None:
+        raise ValueError(f"unknown language: {language!r}")
+    return _parser(name).parse(source)
