@@ -17,6 +17,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate, repeat
+from operator import add
 
 import tree_sitter as ts
 
@@ -25,8 +27,9 @@ from chunkscope.model import Chunk, ChunkOptions, chunk_id
 
 DEFAULT_OPTIONS = ChunkOptions()
 _TYPE_CONTAINERS = frozenset({"class", "struct", "interface", "impl", "enum"})
-_NEWLINE = re.compile(rb"\n")
 _ALNUM = re.compile(rb"\w")
+_BLOCK_END = re.compile(rb"(?:[\s;)\]}]|\bend\b)*")
+"""Closing tokens only: a Ruby ``end`` left over after the last method is not a chunk."""
 _GO_RECEIVER = re.compile(rb"\(\s*(?:\w+\s+)?[*&\s]*([A-Za-z_]\w*)")
 _C_NAME_KINDS = frozenset(
     {"identifier", "field_identifier", "qualified_identifier", "operator_name", "destructor_name",
@@ -67,6 +70,10 @@ def _name(node: ts.Node, source: bytes, outer: ts.Node) -> str | None:
     if named is not None:
         return _text(source, named)
     kind = node.type
+    if kind == "field_definition":
+        return _text(source, node.child_by_field_name("property"))
+    if kind == "singleton_class":
+        return _text(source, node.child_by_field_name("value"))
     if kind == "type_declaration":
         spec = node.named_children[0] if node.named_child_count else None
         return _text(source, spec.child_by_field_name("name")) if spec else None
@@ -87,21 +94,39 @@ def _name(node: ts.Node, source: bytes, outer: ts.Node) -> str | None:
     return None
 
 
+def _end_row(node: ts.Node) -> int:
+    """Last row holding text of ``node``: a line comment that swallows its newline ends there."""
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
+
+
 def _attached_start(outer: ts.Node, comment_ids: frozenset[int]) -> int:
-    """Start of the doc comments (or attributes) sitting directly above ``outer``."""
+    """Start of the doc comments (or attributes) sitting directly above ``outer``.
+
+    A definition that opens a body node (Ruby's ``body_statement``) has no previous
+    sibling of its own; its comment is the body's previous sibling, so look there.
+    """
     start_node = outer
     prev = outer.prev_sibling
+    up = outer
+    while prev is None and (up := up.parent) is not None and up.start_byte == outer.start_byte:
+        prev = up.prev_sibling
     while (
         prev is not None
         and prev.kind_id in comment_ids
-        and prev.end_point.row >= start_node.start_point.row - 1
+        and _end_row(prev) >= start_node.start_point.row - 1
     ):
         before = prev.prev_sibling
-        if before is not None and before.end_point.row == prev.start_point.row:
+        if before is not None and _end_row(before) == prev.start_point.row:
             break
         start_node = prev
         prev = before
     return start_node.start_byte
+
+
+def _sole(wrapper: ts.Node, kind_id: int) -> bool:
+    """True when ``wrapper`` wraps one definition, not a group (Go's ``type ( A ...; B ... )``)."""
+    return sum(1 for child in wrapper.named_children if child.kind_id == kind_id) == 1
 
 
 def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
@@ -114,7 +139,11 @@ def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
     for kind, nodes in captures.items():
         for node in nodes:
             outer = node
-            while (up := outer.parent) is not None and up.kind_id in wrapper_ids:
+            while (
+                (up := outer.parent) is not None
+                and up.kind_id in wrapper_ids
+                and _sole(up, outer.kind_id)
+            ):
                 outer = up
             start = _attached_start(outer, comment_ids) if comment_ids else outer.start_byte
             key = (start, outer.end_byte)
@@ -157,7 +186,9 @@ class _Lines:
     __slots__ = ("starts",)
 
     def __init__(self, source: bytes) -> None:
-        self.starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
+        # C-level iterators only: a Python loop per line costs more than the rest of extract.
+        lengths = map(len, source.split(b"\n"))
+        self.starts = list(accumulate(map(add, lengths, repeat(1)), initial=0))[:-1]
 
     def row(self, offset: int) -> int:
         return bisect_right(self.starts, offset) - 1
@@ -175,7 +206,7 @@ def _trim(source: bytes, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _own_segments(
-    source: bytes, start: int, end: int, children: list[_Def]
+    source: bytes, start: int, end: int, children: list[_Def], keyword_end: bool = False
 ) -> list[tuple[int, int]]:
     segments = []
     cursor = start
@@ -184,7 +215,8 @@ def _own_segments(
             segments.append(seg)
         cursor = max(cursor, child.end)
     if end > cursor and (seg := _trim(source, cursor, end)):
-        segments.append(seg)
+        if not (keyword_end and _BLOCK_END.fullmatch(source, *seg)):
+            segments.append(seg)
     return segments
 
 
@@ -286,6 +318,7 @@ def extract(
     top = _nest(defs, language)
     lines = _Lines(source)
     errors = _error_ranges(tree) if root.has_error else []
+    keyword_end = language == "ruby"
 
     groups: list[tuple[_Def | None, list[tuple[int, int]]]] = []
     for seg in _own_segments(source, 0, len(source), top):
@@ -293,7 +326,7 @@ def extract(
     for d in _walk_defs(top):
         pieces = [
             piece
-            for seg in _own_segments(source, d.start, d.end, d.children)
+            for seg in _own_segments(source, d.start, d.end, d.children, keyword_end)
             for piece in _split(source, lines, d.node, *seg, options)
         ]
         if pieces:

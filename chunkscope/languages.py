@@ -60,8 +60,8 @@ _TS = _JS_COMMON + """
 _GO = """
 (function_declaration) @function
 (method_declaration) @method
-(type_declaration (type_spec type: (struct_type))) @struct
-(type_declaration (type_spec type: (interface_type))) @interface
+(type_spec type: (struct_type)) @struct
+(type_spec type: (interface_type)) @interface
 """
 _RUST = """
 (function_item) @function
@@ -100,6 +100,7 @@ _CSHARP = """
 (interface_declaration) @interface
 (enum_declaration) @enum
 (namespace_declaration) @module
+(file_scoped_namespace_declaration) @module
 (method_declaration) @method
 (constructor_declaration) @method
 (destructor_declaration) @method
@@ -144,7 +145,10 @@ LANGUAGES: dict[str, LanguageSpec] = {
             "tsx", "tree_sitter_typescript", "language_tsx", (".tsx",), _TS,
             wrappers=frozenset({"export_statement", "ambient_declaration"}),
         ),
-        LanguageSpec("go", "tree_sitter_go", "language", (".go",), _GO),
+        LanguageSpec(
+            "go", "tree_sitter_go", "language", (".go",), _GO,
+            wrappers=frozenset({"type_declaration"}),
+        ),
         LanguageSpec(
             "rust", "tree_sitter_rust", "language", (".rs",), _RUST,
             comments=frozenset({"line_comment", "block_comment", "attribute_item"}),

@@ -1,0 +1,122 @@
+"""Template variables and the dashboard envelope every chunkscope dashboard shares.
+
+Variables follow grafana/dashboard-linter's conventions: a ``datasource`` variable (named
+``<type>_datasource`` when a dashboard has several), ``job`` and ``instance`` as multi-select
+Prometheus queries with ``allValue: .+`` so every query can carry
+``job=~"$job", instance=~"$instance"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from grafanalib import core as g
+
+from .config import Config
+from .panels import Row, layout
+
+__all__ = [
+    "JOB_INSTANCE",
+    "dashboard",
+    "datasource_var",
+    "language_var",
+    "query_var",
+]
+
+JOB_INSTANCE = ('job=~"$job"', 'instance=~"$instance"')
+"""The matchers every dashboard PromQL selector carries."""
+
+SCHEMA_VERSION = 39
+
+
+def datasource_var(kind: str, name: str, label: str) -> g.Template:
+    return g.Template(
+        name=name,
+        label=label,
+        query=kind,
+        type="datasource",
+        refresh=1,
+        regex="",
+        hide=0,
+    )
+
+
+def query_var(
+    name: str,
+    label: str,
+    query: str,
+    datasource: dict[str, str],
+    *,
+    multi: bool = True,
+    regex: str = "",
+) -> g.Template:
+    """A multi-select variable whose "All" is ``.+`` (any value, never the empty label)."""
+    return g.Template(
+        name=name,
+        label=label,
+        query=query,
+        dataSource=datasource,
+        type="query",
+        multi=multi,
+        includeAll=multi,
+        allValue=".+" if multi else None,
+        refresh=2,
+        regex=regex,
+        sort=1,
+    )
+
+
+def job_instance_vars(metric: str, selector: str, datasource: dict[str, str]) -> list[g.Template]:
+    """``job`` then ``instance``, the latter narrowed to the chosen jobs."""
+    sel = f"{{{selector}}}" if selector else ""
+    return [
+        query_var("job", "Job", f"label_values({metric}{sel}, job)", datasource),
+        query_var(
+            "instance", "Instance", f'label_values({metric}{{job=~"$job"}}, instance)', datasource
+        ),
+    ]
+
+
+def language_var(datasource: dict[str, str]) -> g.Template:
+    return query_var(
+        "language",
+        "Language",
+        'label_values(chunkscope_files_total{job=~"$job", instance=~"$instance"}, '
+        "chunkscope_language)",
+        datasource,
+    )
+
+
+def dashboard(
+    cfg: Config,
+    key: str,
+    title: str,
+    description: str,
+    rows: Sequence[Row],
+    variables: Sequence[g.Template],
+) -> g.Dashboard:
+    """The envelope: stable uid from ``key``, shared crosshair, links to the sibling dashboards."""
+    return g.Dashboard(
+        title=title,
+        uid=f"{cfg.dashboard_uid_prefix}-{key}",
+        description=description,
+        tags=["chunkscope"],
+        timezone="browser",
+        refresh="30s",
+        schemaVersion=SCHEMA_VERSION,
+        graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+        time=g.Time("now-1h", "now"),
+        editable=True,
+        links=[
+            g.DashboardLink(
+                title="chunkscope",
+                tags=["chunkscope"],
+                asDropdown=True,
+                includeVars=True,
+                keepTime=True,
+                type="dashboards",
+            )
+        ],
+        templating=g.Templating(list=list(variables)),
+        panels=layout(rows),
+    )

@@ -1,0 +1,157 @@
+"""The one place for every threshold, budget, selector and datasource the dashboards use.
+
+Like a monitoring mixin's ``_config``: dashboards, Prometheus rules, Grafana-managed alerts,
+the runbook links and the benchmark regression check (issue 6) all read these numbers, so a
+budget changed here changes everywhere at once. Override any field from a YAML or JSON file::
+
+    # my-thresholds.yaml
+    parse_p95_budget_seconds: 0.5
+    memory_budget_bytes: 2147483648
+
+    chunkscope dashboards generate --config my-thresholds.yaml
+
+>>> from chunkscope_dashboards.config import load_config
+>>> load_config().error_ratio_warning
+0.05
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT", "Config", "ConfigError", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A config file names a field that does not exist or gives it the wrong type."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Thresholds, budgets, selectors and datasources; defaults suit one chunkscope deployment."""
+
+    # --- Datasources (uids must match deploy/grafana/provisioning/datasources) ---
+    prometheus_datasource_uid: str = "prometheus"
+    loki_datasource_uid: str = "loki"
+    jaeger_datasource_uid: str = "jaeger"
+    # Grafana folder the provisioned alert rules land in.
+    grafana_alert_folder: str = "chunkscope"
+
+    # --- Selectors (PromQL label matchers, without braces) ---
+    # Chunker metrics: through the collector's prometheus exporter `job` is the service.name
+    # (honor_labels); scraped directly from CHUNKSCOPE_PROMETHEUS_PORT it is the scrape job name.
+    chunkscope_selector: str = 'job=~".*chunkscope.*"'
+    # The collector's own telemetry endpoint (service.telemetry.metrics, :8888 style).
+    collector_selector: str = 'job=~".*otel.*collector.*"'
+    # Long-running targets whose absence is an outage (collector, `chunkscope serve`). A CLI run
+    # that exits is not "down", so plain CLI scrape jobs are deliberately not matched by default.
+    target_down_selector: str = 'job=~".*otel.*collector.*|chunkscope-serve.*"'
+    # Requests that count against the service SLO: the chunk endpoints, not probes.
+    service_request_selector: str = 'http_route=~"/v1/chunk.*"'
+    # Loki stream selector label for the service (resource attribute service.name).
+    log_service_label: str = "service_name"
+    default_log_service: str = "chunkscope"
+
+    # --- Chunker thresholds ---
+    # Share of files ending in outcome=error over 5m.
+    error_ratio_warning: float = 0.05
+    error_ratio_critical: float = 0.25
+    # p95 of chunkscope.parse.duration per language, over 5m. Tree-sitter parses a typical
+    # source file in a few ms; a quarter second at p95 means pathological inputs or starvation.
+    parse_p95_budget_seconds: float = 0.25
+    # Files in flight but none finished over this window: the run is stuck.
+    throughput_stall_window: str = "10m"
+    # process.memory.usage (RSS) per process.
+    memory_budget_bytes: int = 1024 * 1024 * 1024
+
+    # --- Telemetry pipeline thresholds ---
+    # Items per second refused/dropped by the collector before an alert (0: any loss alerts).
+    telemetry_loss_per_second: float = 0.0
+    # Items per second the exporters fail to send before an alert.
+    exporter_failure_per_second: float = 0.0
+
+    # --- Service (chunkscope serve) thresholds ---
+    # Share of requests shed with 429 over 5m.
+    shed_ratio_warning: float = 0.05
+    # Latency SLO: `latency_slo_objective` of requests finish within `latency_slo_seconds`.
+    # The threshold must be a bucket boundary of http.server.request.duration.
+    latency_slo_seconds: float = 0.5
+    latency_slo_objective: float = 0.99
+    # Multi-window multi-burn-rate pairs (Google SRE workbook): (long, short, burn factor).
+    slo_burn_page: tuple[str, str, float] = ("1h", "5m", 14.4)
+    slo_burn_ticket: tuple[str, str, float] = ("6h", "30m", 6.0)
+    # p95 latency budget the load tests report against (issue 6).
+    service_p95_budget_seconds: float = 0.5
+
+    # --- Benchmark regression tolerances (issue 6: bench --compare) ---
+    bench_throughput_drop_pct: float = 5.0
+    bench_p95_rise_pct: float = 10.0
+
+    # --- Alert timing ---
+    # How long a condition must hold before firing: long enough to ride out one bad scrape.
+    for_short: str = "5m"
+    for_long: str = "15m"
+    # Rule group evaluation interval (Grafana-managed alerting and Prometheus rule groups).
+    evaluation_interval: str = "1m"
+
+    # --- Links ---
+    # Where docs/runbook.md is browsable; set it to your repository's URL of that file.
+    runbook_base_url: str = "docs/runbook.md"
+    dashboard_uid_prefix: str = "chunkscope"
+
+    @property
+    def slo_error_budget(self) -> float:
+        """Allowed share of slow requests: 1 - objective."""
+        return round(1.0 - self.latency_slo_objective, 10)
+
+    def runbook_url(self, alert: str) -> str:
+        """Anchor in docs/runbook.md for an alert: the lower-cased alert name."""
+        return f"{self.runbook_base_url}#{alert.lower()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+DEFAULT = Config()
+
+
+def _coerce(name: str, default: Any, value: Any) -> Any:
+    """Accept JSON/YAML natural types: lists for tuples, ints for floats; reject the rest."""
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple) or len(value) != len(default):
+            raise ConfigError(f"{name}: expected a list of {len(default)} items, got {value!r}")
+        return tuple(_coerce(name, d, v) for d, v in zip(default, value, strict=True))
+    if isinstance(default, bool) or not isinstance(default, int | float | str):
+        raise ConfigError(f"{name}: unsupported field type")
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if type(value) is not type(default):
+        raise ConfigError(f"{name}: expected {type(default).__name__}, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path | None = None, base: Config = DEFAULT) -> Config:
+    """Return ``base`` with the fields a YAML or JSON file sets; unknown keys are errors."""
+    if path is None:
+        return base
+    text = Path(path).read_text(encoding="utf-8")
+    if str(path).endswith(".json"):
+        data = json.loads(text)
+    else:
+        import yaml
+
+        data = yaml.safe_load(text)
+    if data is None:
+        return base
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of field -> value")
+    known = {f.name: getattr(base, f.name) for f in fields(base)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{path}: unknown fields {', '.join(unknown)}")
+    changes = {k: _coerce(k, known[k], v) for k, v in data.items()}
+    return dataclasses.replace(base, **changes)

@@ -1,0 +1,244 @@
+"""Overview: is chunking healthy, how fast is it going, and where does the time go.
+
+One function per row. Latency panels carry exemplars, so a spike opens the slow file's trace.
+"""
+
+from __future__ import annotations
+
+from grafanalib import core as g
+
+from . import panels as p
+from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars, language_var
+from .config import Config
+from .promql import RATE_INTERVAL as W
+from .promql import histogram_quantile, ratio_or_zero, sum_rate
+
+__all__ = ["build"]
+
+LANG = (*JOB_INSTANCE, 'chunkscope_language=~"$language"')
+
+
+def _quantiles(family: str, match: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(histogram_quantile(q, family, match, W), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)]
+
+
+def summary_row(cfg: Config) -> p.Row:
+    files = sum_rate("chunkscope_files_total", LANG, W)
+    errors = sum_rate("chunkscope_files_total", (*LANG, 'chunkscope_outcome="error"'), W)
+    return (
+        "Summary",
+        [
+            p.stat("Files/s", "Files finished per second, any outcome.", "ops", files),
+            p.stat(
+                "Throughput",
+                "Source bytes chunked per second.",
+                "Bps",
+                sum_rate("chunkscope_bytes_total", LANG, W),
+            ),
+            p.stat(
+                "Chunks/s",
+                "Chunks produced per second.",
+                "ops",
+                sum_rate("chunkscope_chunks_total", LANG, W),
+            ),
+            p.stat(
+                "Active files",
+                "Files being chunked right now (chunkscope.files.active).",
+                "short",
+                "sum (chunkscope_files_active{" + ", ".join(JOB_INSTANCE) + "})",
+            ),
+            p.stat(
+                "Error ratio",
+                "Share of files that ended in outcome=error. Red at the alert threshold.",
+                "percentunit",
+                ratio_or_zero(errors, files),
+                thresholds=((None, "green"), (cfg.error_ratio_warning, "red")),
+            ),
+            p.stat(
+                "Parse p95",
+                "95th percentile parse latency over all languages. Red over the budget.",
+                "s",
+                histogram_quantile(0.95, "chunkscope_parse_duration_seconds", LANG, W),
+                thresholds=((None, "green"), (cfg.parse_p95_budget_seconds, "red")),
+            ),
+        ],
+    )
+
+
+def throughput_row(cfg: Config) -> p.Row:
+    return (
+        "Throughput",
+        [
+            p.timeseries(
+                "Files/s by outcome",
+                "Files finished per second: chunked, skipped or error.",
+                "ops",
+                [(sum_rate("chunkscope_files_total", LANG, W, ("chunkscope_outcome",)),
+                  "{{chunkscope_outcome}}")],
+                stack=True,
+            ),
+            p.timeseries(
+                "Bytes/s",
+                "Source bytes chunked per second, by language.",
+                "Bps",
+                [(sum_rate("chunkscope_bytes_total", LANG, W, ("chunkscope_language",)),
+                  "{{chunkscope_language}}")],
+                stack=True,
+            ),
+            p.timeseries(
+                "Chunks/s by kind",
+                "Chunks produced per second by kind (function, class, ...).",
+                "ops",
+                [(sum_rate("chunkscope_chunks_total", LANG, W, ("chunkscope_chunk_kind",)),
+                  "{{chunkscope_chunk_kind}}")],
+                stack=True,
+            ),
+        ],
+    )
+
+
+def errors_row(cfg: Config) -> p.Row:
+    files = sum_rate("chunkscope_files_total", LANG, W)
+    errors = sum_rate("chunkscope_files_total", (*LANG, 'chunkscope_outcome="error"'), W)
+    skips = sum_rate(
+        "chunkscope_files_total", (*LANG, 'chunkscope_outcome="skipped"'), W,
+        ("chunkscope_skip_reason",),
+    )
+    return (
+        "Errors and skips",
+        [
+            p.timeseries(
+                "Error ratio",
+                "Share of files ending in outcome=error; the dashed line is the "
+                "ChunkscopeHighErrorRatio warning threshold.",
+                "percentunit",
+                [(ratio_or_zero(errors, files), "error ratio")],
+                threshold=cfg.error_ratio_warning,
+                width=12,
+            ),
+            p.timeseries(
+                "Skip ratio by reason",
+                "Share of files skipped, by reason (binary, too_large, unknown_language, ...). "
+                "A jump usually means a new vendored folder or generated files.",
+                "percentunit",
+                [(f"{skips} / ignoring (chunkscope_skip_reason) group_left {files}",
+                  "{{chunkscope_skip_reason}}")],
+                stack=True,
+                width=12,
+            ),
+        ],
+    )
+
+
+def latency_row(cfg: Config) -> p.Row:
+    return (
+        "Latency",
+        [
+            p.timeseries(
+                "Parse latency",
+                "p50/p95/p99 of chunkscope.parse.duration. The dashed line is the p95 budget; "
+                "exemplar dots open the trace of a slow parse.",
+                "s",
+                _quantiles("chunkscope_parse_duration_seconds", LANG),
+                exemplars=True,
+                threshold=cfg.parse_p95_budget_seconds,
+            ),
+            p.timeseries(
+                "Extract latency",
+                "p50/p95/p99 of chunkscope.extract.duration (walking the tree into chunks); "
+                "exemplar dots open the trace.",
+                "s",
+                _quantiles("chunkscope_extract_duration_seconds", LANG),
+                exemplars=True,
+            ),
+            p.timeseries(
+                "File latency",
+                "p50/p95/p99 of chunkscope.file.duration: read, parse and extract of one file.",
+                "s",
+                _quantiles("chunkscope_file_duration_seconds", LANG),
+                exemplars=True,
+            ),
+        ],
+    )
+
+
+def service_row(cfg: Config) -> p.Row:
+    """RED and saturation of ``chunkscope serve`` (issue 6); empty until the service runs."""
+    req = (*JOB_INSTANCE, cfg.service_request_selector)
+    requests = sum_rate("http_server_request_duration_seconds_count", req, W)
+    failed = sum_rate(
+        "http_server_request_duration_seconds_count",
+        (*req, 'http_response_status_code=~"5.."'),
+        W,
+    )
+    shed = sum_rate("chunkscope_serve_shed_total", JOB_INSTANCE, W)
+    return (
+        "Service",
+        [
+            p.timeseries(
+                "Requests/s by status",
+                "Rate of chunk requests by HTTP status code (429 = shed, 504 = timeout).",
+                "reqps",
+                [(sum_rate("http_server_request_duration_seconds_count", req, W,
+                           ("http_response_status_code",)), "{{http_response_status_code}}")],
+                stack=True,
+                width=6,
+            ),
+            p.timeseries(
+                "Error ratio (5xx)",
+                "Share of chunk requests answered with a 5xx status.",
+                "percentunit",
+                [(ratio_or_zero(failed, requests), "5xx ratio")],
+                width=6,
+            ),
+            p.timeseries(
+                "Request latency",
+                "p50/p95/p99 of http.server.request.duration for chunk requests. The dashed "
+                "line is the latency SLO threshold; exemplar dots open the request's trace.",
+                "s",
+                _quantiles("http_server_request_duration_seconds", req),
+                exemplars=True,
+                threshold=cfg.latency_slo_seconds,
+                width=6,
+            ),
+            p.timeseries(
+                "Queue depth",
+                "Requests waiting for a chunking worker (chunkscope.serve.queue.depth). "
+                "Sustained growth means the pool is saturated.",
+                "short",
+                [("sum by (instance) (chunkscope_serve_queue_depth{"
+                  + ", ".join(JOB_INSTANCE) + "})", "{{instance}}")],
+                width=3,
+            ),
+            p.timeseries(
+                "Shed rate",
+                "Requests rejected with 429 because the work queue was full, per second.",
+                "reqps",
+                [(shed, "shed/s")],
+                width=3,
+            ),
+        ],
+    )
+
+
+def build(cfg: Config) -> g.Dashboard:
+    ds = p.DS_PROMETHEUS
+    return dashboard(
+        cfg,
+        "overview",
+        "chunkscope / Overview",
+        "Is chunking healthy: throughput, errors and skips, parse and extract latency, "
+        "and the service's RED metrics.",
+        [
+            summary_row(cfg),
+            throughput_row(cfg),
+            errors_row(cfg),
+            latency_row(cfg),
+            service_row(cfg),
+        ],
+        [
+            datasource_var("prometheus", "datasource", "Data source"),
+            *job_instance_vars("chunkscope_files_total", cfg.chunkscope_selector, ds),
+            language_var(ds),
+        ],
+    )

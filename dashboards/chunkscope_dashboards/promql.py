@@ -1,0 +1,126 @@
+"""PromQL building blocks shared by dashboards and rules, so a query is spelled once.
+
+Dashboards pass ``window=RATE_INTERVAL`` and template-variable matchers; rules pass a fixed
+window and the config's job selector. The metric names are issue 3's and issue 6's contract
+as Prometheus sees them (dots -> underscores, unit suffix, counters ``_total``).
+
+>>> rate("chunkscope_files_total", ['job=~"$job"'], RATE_INTERVAL)
+'rate(chunkscope_files_total{job=~"$job"}[$__rate_interval])'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "BUCKET",
+    "RATE_INTERVAL",
+    "METRICS",
+    "histogram_quantile",
+    "matchers",
+    "rate",
+    "ratio_or_zero",
+    "sum_by",
+    "sum_rate",
+]
+
+RATE_INTERVAL = "$__rate_interval"
+BUCKET = "_bucket"
+
+# Metric families the dashboards and rules reference, by who emits them. Tests check every
+# name used in a query belongs to one of these and that the chunkscope/process ones are emitted.
+METRICS: dict[str, tuple[str, ...]] = {
+    "chunkscope": (
+        "chunkscope_parse_duration_seconds",
+        "chunkscope_extract_duration_seconds",
+        "chunkscope_file_duration_seconds",
+        "chunkscope_files_total",
+        "chunkscope_bytes_total",
+        "chunkscope_chunks_total",
+        "chunkscope_chunk_size_bytes",
+        "chunkscope_files_active",
+    ),
+    "process": (
+        "process_cpu_time_seconds_total",
+        "process_memory_usage_bytes",
+        "process_memory_virtual_bytes",
+        "process_thread_count",
+        "process_open_file_descriptor_count",
+        "cpython_gc_collections_total",
+    ),
+    "service": (
+        "http_server_request_duration_seconds",
+        "http_server_active_requests",
+        "chunkscope_serve_queue_depth",
+        "chunkscope_serve_shed_total",
+    ),
+    "collector": (
+        "otelcol_receiver_accepted_spans_total",
+        "otelcol_receiver_refused_spans_total",
+        "otelcol_receiver_accepted_metric_points_total",
+        "otelcol_receiver_refused_metric_points_total",
+        "otelcol_receiver_accepted_log_records_total",
+        "otelcol_receiver_refused_log_records_total",
+        "otelcol_processor_dropped_spans_total",
+        "otelcol_processor_dropped_metric_points_total",
+        "otelcol_processor_dropped_log_records_total",
+        "otelcol_exporter_sent_spans_total",
+        "otelcol_exporter_sent_metric_points_total",
+        "otelcol_exporter_sent_log_records_total",
+        "otelcol_exporter_send_failed_spans_total",
+        "otelcol_exporter_send_failed_metric_points_total",
+        "otelcol_exporter_send_failed_log_records_total",
+        "otelcol_exporter_enqueue_failed_spans_total",
+        "otelcol_exporter_enqueue_failed_metric_points_total",
+        "otelcol_exporter_enqueue_failed_log_records_total",
+        "otelcol_exporter_queue_size",
+        "otelcol_exporter_queue_capacity",
+        "otelcol_process_memory_rss_bytes",
+    ),
+    "prometheus": ("up",),
+}
+
+SIGNALS = ("spans", "metric_points", "log_records")
+"""The collector's per-signal metric suffixes."""
+
+
+def matchers(*parts: str | Iterable[str]) -> str:
+    """Join label matchers into ``{a, b}``; empty parts are dropped, ``{}`` becomes ``""``."""
+    flat: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            flat.append(part)
+        else:
+            flat.extend(part)
+    inner = ", ".join(p for p in flat if p)
+    return "{" + inner + "}" if inner else ""
+
+
+def rate(metric: str, match: Sequence[str], window: str, fn: str = "rate") -> str:
+    return f"{fn}({metric}{matchers(*match)}[{window}])"
+
+
+def sum_by(labels: Sequence[str], expr: str, agg: str = "sum") -> str:
+    by = f" by ({', '.join(labels)})" if labels else ""
+    return f"{agg}{by} ({expr})"
+
+
+def sum_rate(metric: str, match: Sequence[str], window: str, by: Sequence[str] = ()) -> str:
+    return sum_by(by, rate(metric, match, window))
+
+
+def histogram_quantile(
+    q: float, family: str, match: Sequence[str], window: str, by: Sequence[str] = ()
+) -> str:
+    """``histogram_quantile`` over a classic histogram's buckets, keeping ``by`` labels."""
+    inner = sum_rate(family + BUCKET, match, window, (*by, "le"))
+    return f"histogram_quantile({q:g}, {inner})"
+
+
+def ratio_or_zero(numerator: str, denominator: str) -> str:
+    """``numerator / denominator`` that is 0, not empty, while the numerator has no series.
+
+    Error and shed counters only appear after the first error; without the ``or`` the ratio
+    would show "No data" instead of the healthy 0 %.
+    """
+    return f"({numerator} or {denominator} * 0) / {denominator}"
