@@ -31,8 +31,15 @@ from chunkscope.parser import _parser
 from chunkscope.walker import walk
 
 _RAW_DEFINITIONS = {
-    "function_definition", "class_definition", "function_declaration", "class_declaration",
-    "method_definition", "method_declaration", "function_item", "impl_item", "struct_item",
+    "function_definition",
+    "class_definition",
+    "function_declaration",
+    "class_declaration",
+    "method_definition",
+    "method_declaration",
+    "function_item",
+    "impl_item",
+    "struct_item",
 }
 
 
@@ -51,7 +58,7 @@ def corpus_files(root: str) -> list[tuple[str, str]]:
 
 
 def raw_limit(files: list[tuple[str, str]]) -> int:
-    """Read, parse and walk every node with a cursor, noting definitions: the floor of any chunker."""
+    """Read, parse and cursor-walk every node noting definitions: the floor of any chunker."""
     total = 0
     for path, language in files:
         with open(path, "rb") as fh:
@@ -86,7 +93,9 @@ def cli(root: str, out: str, jobs: int) -> tuple[float, int]:
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "chunkscope", "chunk", root, "--output", out, "--jobs", str(jobs)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
@@ -130,13 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_10x:
             big = Path(tmp, "big")
             for i in range(10):
-                shutil.copytree(args.corpus, big / f"copy{i}", copy_function=os.link,
-                                ignore=shutil.ignore_patterns("site-packages", "__pycache__"))
+                shutil.copytree(
+                    args.corpus,
+                    big / f"copy{i}",
+                    copy_function=os.link,
+                    ignore=shutil.ignore_patterns("site-packages", "__pycache__"),
+                )
             big_rss = cli(str(big), out, 1)[1]
 
     med = {k: statistics.median(v) for k, v in samples.items()}
     figures = {
-        "corpus": args.corpus, "files": len(files), "megabytes": round(mb, 2),
+        "corpus": args.corpus,
+        "files": len(files),
+        "megabytes": round(mb, 2),
         "mb_per_s": {k: round(v, 2) for k, v in med.items()},
         "library_vs_raw": round(med["library"] / med["raw"], 3),
         "cli_vs_raw": round(med["cli"] / med["raw"], 3),

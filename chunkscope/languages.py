@@ -44,19 +44,27 @@ _JS_COMMON = """
 (function_declaration) @function
 (generator_function_declaration) @function
 (method_definition) @method
-(lexical_declaration (variable_declarator value: [(arrow_function) (function_expression)])) @function
-(variable_declaration (variable_declarator value: [(arrow_function) (function_expression)])) @function
+(lexical_declaration
+  (variable_declarator value: [(arrow_function) (function_expression)])) @function
+(variable_declaration
+  (variable_declarator value: [(arrow_function) (function_expression)])) @function
 """
-_JS = _JS_COMMON + """
+_JS = (
+    _JS_COMMON
+    + """
 (field_definition value: [(arrow_function) (function_expression)]) @method
 """
-_TS = _JS_COMMON + """
+)
+_TS = (
+    _JS_COMMON
+    + """
 (abstract_class_declaration) @class
 (interface_declaration) @interface
 (enum_declaration) @enum
 (internal_module) @module
 (public_field_definition value: [(arrow_function) (function_expression)]) @method
 """
+)
 _GO = """
 (function_declaration) @function
 (method_declaration) @method
@@ -89,10 +97,13 @@ _C = """
 (union_specifier body: (_)) @struct
 (enum_specifier body: (_)) @enum
 """
-_CPP = _C + """
+_CPP = (
+    _C
+    + """
 (class_specifier body: (_)) @class
 (namespace_definition) @module
 """
+)
 _CSHARP = """
 (class_declaration) @class
 (record_declaration) @class
@@ -124,56 +135,97 @@ LANGUAGES: dict[str, LanguageSpec] = {
     spec.name: spec
     for spec in (
         LanguageSpec(
-            "python", "tree_sitter_python", "language", (".py", ".pyi", ".pyw"), _PY,
+            "python",
+            "tree_sitter_python",
+            "language",
+            (".py", ".pyi", ".pyw"),
+            _PY,
             interpreters=("python", "python3", "python2", "pypy", "pypy3"),
             wrappers=frozenset({"decorated_definition"}),
         ),
         LanguageSpec(
-            "javascript", "tree_sitter_javascript", "language",
-            (".js", ".mjs", ".cjs", ".jsx"), _JS,
+            "javascript",
+            "tree_sitter_javascript",
+            "language",
+            (".js", ".mjs", ".cjs", ".jsx"),
+            _JS,
             interpreters=("node", "nodejs", "deno", "bun"),
             wrappers=frozenset({"export_statement"}),
             comments=frozenset({"comment", "html_comment"}),
         ),
         LanguageSpec(
-            "typescript", "tree_sitter_typescript", "language_typescript",
-            (".ts", ".mts", ".cts"), _TS,
+            "typescript",
+            "tree_sitter_typescript",
+            "language_typescript",
+            (".ts", ".mts", ".cts"),
+            _TS,
             interpreters=("ts-node", "tsx"),
             wrappers=frozenset({"export_statement", "ambient_declaration"}),
         ),
         LanguageSpec(
-            "tsx", "tree_sitter_typescript", "language_tsx", (".tsx",), _TS,
+            "tsx",
+            "tree_sitter_typescript",
+            "language_tsx",
+            (".tsx",),
+            _TS,
             wrappers=frozenset({"export_statement", "ambient_declaration"}),
         ),
         LanguageSpec(
-            "go", "tree_sitter_go", "language", (".go",), _GO,
+            "go",
+            "tree_sitter_go",
+            "language",
+            (".go",),
+            _GO,
             wrappers=frozenset({"type_declaration"}),
         ),
         LanguageSpec(
-            "rust", "tree_sitter_rust", "language", (".rs",), _RUST,
+            "rust",
+            "tree_sitter_rust",
+            "language",
+            (".rs",),
+            _RUST,
             comments=frozenset({"line_comment", "block_comment", "attribute_item"}),
         ),
         LanguageSpec(
-            "java", "tree_sitter_java", "language", (".java",), _JAVA,
+            "java",
+            "tree_sitter_java",
+            "language",
+            (".java",),
+            _JAVA,
             comments=frozenset({"line_comment", "block_comment"}),
         ),
         LanguageSpec(
-            "c", "tree_sitter_c", "language", (".c", ".h"), _C,
+            "c",
+            "tree_sitter_c",
+            "language",
+            (".c", ".h"),
+            _C,
             wrappers=_C_FAMILY_WRAPPERS,
         ),
         LanguageSpec(
-            "cpp", "tree_sitter_cpp", "language",
-            (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp", ".tpp"), _CPP,
+            "cpp",
+            "tree_sitter_cpp",
+            "language",
+            (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp", ".tpp"),
+            _CPP,
             wrappers=_C_FAMILY_WRAPPERS,
         ),
         LanguageSpec("csharp", "tree_sitter_c_sharp", "language", (".cs",), _CSHARP),
         LanguageSpec(
-            "ruby", "tree_sitter_ruby", "language", (".rb", ".rake", ".gemspec", ".ru"), _RUBY,
+            "ruby",
+            "tree_sitter_ruby",
+            "language",
+            (".rb", ".rake", ".gemspec", ".ru"),
+            _RUBY,
             interpreters=("ruby", "jruby"),
             filenames=("Rakefile", "Gemfile", "Guardfile", "Vagrantfile"),
         ),
         LanguageSpec(
-            "bash", "tree_sitter_bash", "language", (".sh", ".bash", ".bats"), _BASH,
+            "bash",
+            "tree_sitter_bash",
+            "language",
+            (".sh", ".bash", ".bats"),
+            _BASH,
             interpreters=("sh", "bash", "dash", "ksh", "zsh"),
             filenames=(".bashrc", ".bash_profile", ".profile"),
         ),
@@ -182,8 +234,17 @@ LANGUAGES: dict[str, LanguageSpec] = {
 """Every supported language by its canonical name (the value of ``--language``)."""
 
 ALIASES: dict[str, str] = {
-    "py": "python", "js": "javascript", "ts": "typescript", "golang": "go", "rs": "rust",
-    "c++": "cpp", "cxx": "cpp", "c#": "csharp", "cs": "csharp", "rb": "ruby", "sh": "bash",
+    "py": "python",
+    "js": "javascript",
+    "ts": "typescript",
+    "golang": "go",
+    "rs": "rust",
+    "c++": "cpp",
+    "cxx": "cpp",
+    "c#": "csharp",
+    "cs": "csharp",
+    "rb": "ruby",
+    "sh": "bash",
     "shell": "bash",
 }
 

@@ -60,12 +60,21 @@ def _chunk_bytes(
         chunks = extractor.extract(tree, source, path, options)
     except Exception as exc:  # a grammar or extractor bug must cost one file, not the run
         return FileResult(
-            path=path, outcome="error", language=name, size=size,
-            error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started,
+            path=path,
+            outcome="error",
+            language=name,
+            size=size,
+            error=f"{type(exc).__name__}: {exc}",
+            seconds=time.perf_counter() - started,
         )
     return FileResult(
-        path=path, outcome="chunked", language=name, size=size, chunks=tuple(chunks),
-        has_syntax_error=tree.root_node.has_error, seconds=time.perf_counter() - started,
+        path=path,
+        outcome="chunked",
+        language=name,
+        size=size,
+        chunks=tuple(chunks),
+        has_syntax_error=tree.root_node.has_error,
+        seconds=time.perf_counter() - started,
     )
 
 
@@ -103,9 +112,7 @@ def process_entry(entry: Entry, options: ChunkOptions) -> FileResult:
     except OSError as exc:
         return FileResult(path=entry.rel, outcome="error", error=exc.strerror or str(exc))
     if isinstance(data, FileResult):
-        return FileResult(
-            path=entry.rel, outcome=data.outcome, size=data.size, reason=data.reason
-        )
+        return FileResult(path=entry.rel, outcome=data.outcome, size=data.size, reason=data.reason)
     result = _chunk_bytes(data, entry.rel, None, options)
     return _with_seconds(result, time.perf_counter() - started)
 
@@ -114,9 +121,15 @@ def _with_seconds(result: FileResult, seconds: float) -> FileResult:
     if result.outcome == "skipped":
         return result
     return FileResult(
-        path=result.path, outcome=result.outcome, language=result.language, size=result.size,
-        chunks=result.chunks, reason=result.reason, error=result.error,
-        has_syntax_error=result.has_syntax_error, seconds=seconds,
+        path=result.path,
+        outcome=result.outcome,
+        language=result.language,
+        size=result.size,
+        chunks=result.chunks,
+        reason=result.reason,
+        error=result.error,
+        has_syntax_error=result.has_syntax_error,
+        seconds=seconds,
     )
 
 
@@ -170,9 +183,7 @@ def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
         yield batch
 
 
-def _parallel(
-    entries: Iterable[Entry], options: ChunkOptions, jobs: int
-) -> Iterator[FileResult]:
+def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Iterator[FileResult]:
     """Chunk in worker processes, yielding in walk order with a bounded number in flight."""
     context = multiprocessing.get_context("spawn")
     carrier = _carrier()
@@ -218,7 +229,10 @@ def chunk_paths(
         yield result
     log.info(
         "run.summary",
-        files_chunked=counts["chunked"], files_skipped=counts["skipped"],
-        files_errored=counts["error"], chunks=chunks,
-        seconds=round(time.perf_counter() - started, 3), root_name=os.path.basename(root),
+        files_chunked=counts["chunked"],
+        files_skipped=counts["skipped"],
+        files_errored=counts["error"],
+        chunks=chunks,
+        seconds=round(time.perf_counter() - started, 3),
+        root_name=os.path.basename(root),
     )

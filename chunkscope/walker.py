@@ -20,10 +20,33 @@ from chunkscope.model import ChunkOptions
 
 VENDORED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", "node_modules", "bower_components", ".venv", "venv", "env",
-        ".env", "virtualenv", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache",
-        ".ruff_cache", "site-packages", ".eggs", ".idea", ".vscode", "vendor", "third_party",
-        ".bundle", ".gradle", ".cargo", "target", ".terraform",
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "bower_components",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        "virtualenv",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "site-packages",
+        ".eggs",
+        ".idea",
+        ".vscode",
+        "vendor",
+        "third_party",
+        ".bundle",
+        ".gradle",
+        ".cargo",
+        "target",
+        ".terraform",
     }
 )
 """Folders skipped by default: version control, dependencies, virtualenvs, caches, build output."""
