@@ -13,6 +13,8 @@ is imported.
 
 from __future__ import annotations
 
+import os
+
 from chunkscope.extractor import extract
 from chunkscope.languages import LANGUAGES
 from chunkscope.model import SKIP_REASONS, Chunk, ChunkOptions, FileResult
@@ -32,3 +34,13 @@ __all__ = [
     "parse",
 ]
 __version__ = "0.1.0"
+
+if os.environ.get("CHUNKSCOPE_OTEL", "").strip().lower() in ("1", "true", "yes", "on"):
+    try:  # imported only when asked for: with the variable unset no OpenTelemetry is loaded
+        from opentelemetry.instrumentation.chunkscope._bootstrap import autoinstrument
+    except ImportError as exc:
+        import warnings
+
+        warnings.warn(f"CHUNKSCOPE_OTEL is set but telemetry is unavailable: {exc}", stacklevel=1)
+    else:
+        autoinstrument()

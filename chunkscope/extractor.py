@@ -214,9 +214,9 @@ def _own_segments(
         if child.start > cursor and (seg := _trim(source, cursor, child.start)):
             segments.append(seg)
         cursor = max(cursor, child.end)
-    if end > cursor and (seg := _trim(source, cursor, end)):
-        if not (keyword_end and _BLOCK_END.fullmatch(source, *seg)):
-            segments.append(seg)
+    seg = _trim(source, cursor, end) if end > cursor else None
+    if seg and not (keyword_end and _BLOCK_END.fullmatch(source, *seg)):
+        segments.append(seg)
     return segments
 
 

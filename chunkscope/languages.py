@@ -44,10 +44,7 @@ _JS_COMMON = """
 (function_declaration) @function
 (generator_function_declaration) @function
 (method_definition) @method
-(lexical_declaration
-  (variable_declarator value: [(arrow_function) (function_expression)])) @function
-(variable_declaration
-  (variable_declarator value: [(arrow_function) (function_expression)])) @function
+(variable_declarator value: [(arrow_function) (function_expression)]) @function
 """
 _JS = (
     _JS_COMMON
@@ -129,6 +126,13 @@ _BASH = """
 (function_definition) @function
 """
 
+_JS_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_declaration"})
+"""A declaration wrapping one ``name = () => ...`` declarator belongs to it.
+
+The declarator is matched alone because tree-sitter 0.26 ignores an alternation nested
+below the captured node: ``(lexical_declaration (variable_declarator value: [...]))``
+matches every ``let``, whatever its value.
+"""
 _C_FAMILY_WRAPPERS = frozenset({"type_definition", "template_declaration"})
 
 LANGUAGES: dict[str, LanguageSpec] = {
@@ -150,7 +154,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
             (".js", ".mjs", ".cjs", ".jsx"),
             _JS,
             interpreters=("node", "nodejs", "deno", "bun"),
-            wrappers=frozenset({"export_statement"}),
+            wrappers=_JS_WRAPPERS,
             comments=frozenset({"comment", "html_comment"}),
         ),
         LanguageSpec(
@@ -160,7 +164,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
             (".ts", ".mts", ".cts"),
             _TS,
             interpreters=("ts-node", "tsx"),
-            wrappers=frozenset({"export_statement", "ambient_declaration"}),
+            wrappers=_JS_WRAPPERS | {"ambient_declaration"},
         ),
         LanguageSpec(
             "tsx",
@@ -168,7 +172,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
             "language_tsx",
             (".tsx",),
             _TS,
-            wrappers=frozenset({"export_statement", "ambient_declaration"}),
+            wrappers=_JS_WRAPPERS | {"ambient_declaration"},
         ),
         LanguageSpec(
             "go",

@@ -74,10 +74,13 @@ def configure_console(*, json: bool | None = None, level: int = logging.INFO) ->
         )
     )
     handler.set_name("chunkscope-console")
+    handler.setLevel(level)
     logger = logging.getLogger(LOGGER_NAME)
     for old in [h for h in logger.handlers if h.get_name() == "chunkscope-console"]:
         logger.removeHandler(old)
     logger.addHandler(handler)
-    logger.setLevel(level)
+    # The OpenTelemetry handler (telemetry on) wants INFO events whatever stderr shows.
+    otel = any(h.get_name() == "chunkscope-otel" for h in logger.handlers)
+    logger.setLevel(min(level, logging.INFO) if otel else level)
     logger.propagate = False
     return handler

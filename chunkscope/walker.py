@@ -102,7 +102,7 @@ def walk(paths: Iterable[str | os.PathLike[str]], options: ChunkOptions) -> Iter
     """Every file under ``paths``, in path order, with skip reasons for those not to open."""
     given = [os.fspath(p) for p in paths]
     root = run_root(given)
-    for arg in sorted(given, key=lambda p: _rel(os.path.abspath(p), root)):
+    for arg in sorted(given, key=lambda p: _rel(os.path.abspath(p), root) + _slash(p)):
         absolute = os.path.abspath(arg)
         try:
             st = os.stat(absolute)
@@ -114,6 +114,11 @@ def walk(paths: Iterable[str | os.PathLike[str]], options: ChunkOptions) -> Iter
             yield from _walk_dir(absolute, root, options)
         else:
             yield _classify_file(absolute, _rel(absolute, root), st.st_mode)
+
+
+def _slash(path: str) -> str:
+    """Folders sort as ``name/``, as inside a walk, so ``a-b.py`` comes before ``a/m.py``."""
+    return "/" if os.path.isdir(path) else ""
 
 
 def _oserror(exc: OSError) -> str:

@@ -14,6 +14,11 @@ from collections.abc import Sequence
 
 SUBCOMMANDS: dict[str, str] = {
     "chunk": "chunkscope.cli.chunk",
+    "doctor": "chunkscope.cli.doctor",
+    "serve": "chunkscope.cli.serve",
+    "loadtest": "chunkscope.cli.loadtest",
+    "bench": "chunkscope.cli.bench",
+    "dashboards": "chunkscope.cli.dashboards",
 }
 """Subcommand name -> module implementing it."""
 

@@ -68,6 +68,10 @@ class Config:
     # process.memory.usage (RSS) per process.
     memory_budget_bytes: int = 1024 * 1024 * 1024
 
+    # Suffix of the collector's counters as Prometheus sees them: "" for the pinned collector's
+    # pull reader (otelcol_exporter_sent_spans), "_total" for collectors that add it.
+    collector_counter_suffix: str = ""
+
     # --- Telemetry pipeline thresholds ---
     # Items per second refused/dropped by the collector before an alert (0: any loss alerts).
     telemetry_loss_per_second: float = 0.0

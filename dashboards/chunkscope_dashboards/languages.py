@@ -53,8 +53,14 @@ def latency_row(cfg: Config) -> p.Row:
                 "95th percentile parse latency by language; the dashed line is the budget of "
                 "ChunkscopeParseLatencyHigh. Exemplar dots open the slow file's trace.",
                 "s",
-                [(histogram_quantile(0.95, "chunkscope_parse_duration_seconds", LANG, W, BY_LANG),
-                  "{{chunkscope_language}}")],
+                [
+                    (
+                        histogram_quantile(
+                            0.95, "chunkscope_parse_duration_seconds", LANG, W, BY_LANG
+                        ),
+                        "{{chunkscope_language}}",
+                    )
+                ],
                 exemplars=True,
                 threshold=cfg.parse_p95_budget_seconds,
                 width=12,
@@ -71,8 +77,14 @@ def latency_row(cfg: Config) -> p.Row:
                 "Extract p95 per language",
                 "95th percentile extract latency (tree walk into chunks) by language.",
                 "s",
-                [(histogram_quantile(0.95, "chunkscope_extract_duration_seconds", LANG, W,
-                                     BY_LANG), "{{chunkscope_language}}")],
+                [
+                    (
+                        histogram_quantile(
+                            0.95, "chunkscope_extract_duration_seconds", LANG, W, BY_LANG
+                        ),
+                        "{{chunkscope_language}}",
+                    )
+                ],
                 exemplars=True,
                 width=12,
             ),
@@ -80,8 +92,14 @@ def latency_row(cfg: Config) -> p.Row:
                 "File p95 per language",
                 "95th percentile time to read, parse and extract one file, by language.",
                 "s",
-                [(histogram_quantile(0.95, "chunkscope_file_duration_seconds", LANG, W, BY_LANG),
-                  "{{chunkscope_language}}")],
+                [
+                    (
+                        histogram_quantile(
+                            0.95, "chunkscope_file_duration_seconds", LANG, W, BY_LANG
+                        ),
+                        "{{chunkscope_language}}",
+                    )
+                ],
                 exemplars=True,
                 width=12,
             ),
@@ -106,8 +124,12 @@ def chunks_row(cfg: Config) -> p.Row:
                 "Median chunk size per language",
                 "p50 of chunk size by language.",
                 "bytes",
-                [(histogram_quantile(0.5, "chunkscope_chunk_size_bytes", LANG, W, BY_LANG),
-                  "{{chunkscope_language}}")],
+                [
+                    (
+                        histogram_quantile(0.5, "chunkscope_chunk_size_bytes", LANG, W, BY_LANG),
+                        "{{chunkscope_language}}",
+                    )
+                ],
                 width=12,
             ),
         ],

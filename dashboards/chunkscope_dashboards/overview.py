@@ -19,7 +19,9 @@ LANG = (*JOB_INSTANCE, 'chunkscope_language=~"$language"')
 
 
 def _quantiles(family: str, match: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(histogram_quantile(q, family, match, W), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)]
+    return [
+        (histogram_quantile(q, family, match, W), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)
+    ]
 
 
 def summary_row(cfg: Config) -> p.Row:
@@ -73,24 +75,36 @@ def throughput_row(cfg: Config) -> p.Row:
                 "Files/s by outcome",
                 "Files finished per second: chunked, skipped or error.",
                 "ops",
-                [(sum_rate("chunkscope_files_total", LANG, W, ("chunkscope_outcome",)),
-                  "{{chunkscope_outcome}}")],
+                [
+                    (
+                        sum_rate("chunkscope_files_total", LANG, W, ("chunkscope_outcome",)),
+                        "{{chunkscope_outcome}}",
+                    )
+                ],
                 stack=True,
             ),
             p.timeseries(
                 "Bytes/s",
                 "Source bytes chunked per second, by language.",
                 "Bps",
-                [(sum_rate("chunkscope_bytes_total", LANG, W, ("chunkscope_language",)),
-                  "{{chunkscope_language}}")],
+                [
+                    (
+                        sum_rate("chunkscope_bytes_total", LANG, W, ("chunkscope_language",)),
+                        "{{chunkscope_language}}",
+                    )
+                ],
                 stack=True,
             ),
             p.timeseries(
                 "Chunks/s by kind",
                 "Chunks produced per second by kind (function, class, ...).",
                 "ops",
-                [(sum_rate("chunkscope_chunks_total", LANG, W, ("chunkscope_chunk_kind",)),
-                  "{{chunkscope_chunk_kind}}")],
+                [
+                    (
+                        sum_rate("chunkscope_chunks_total", LANG, W, ("chunkscope_chunk_kind",)),
+                        "{{chunkscope_chunk_kind}}",
+                    )
+                ],
                 stack=True,
             ),
         ],
@@ -101,7 +115,9 @@ def errors_row(cfg: Config) -> p.Row:
     files = sum_rate("chunkscope_files_total", LANG, W)
     errors = sum_rate("chunkscope_files_total", (*LANG, 'chunkscope_outcome="error"'), W)
     skips = sum_rate(
-        "chunkscope_files_total", (*LANG, 'chunkscope_outcome="skipped"'), W,
+        "chunkscope_files_total",
+        (*LANG, 'chunkscope_outcome="skipped"'),
+        W,
         ("chunkscope_skip_reason",),
     )
     return (
@@ -121,8 +137,12 @@ def errors_row(cfg: Config) -> p.Row:
                 "Share of files skipped, by reason (binary, too_large, unknown_language, ...). "
                 "A jump usually means a new vendored folder or generated files.",
                 "percentunit",
-                [(f"{skips} / ignoring (chunkscope_skip_reason) group_left {files}",
-                  "{{chunkscope_skip_reason}}")],
+                [
+                    (
+                        f"{skips} / ignoring (chunkscope_skip_reason) group_left {files}",
+                        "{{chunkscope_skip_reason}}",
+                    )
+                ],
                 stack=True,
                 width=12,
             ),
@@ -179,8 +199,17 @@ def service_row(cfg: Config) -> p.Row:
                 "Requests/s by status",
                 "Rate of chunk requests by HTTP status code (429 = shed, 504 = timeout).",
                 "reqps",
-                [(sum_rate("http_server_request_duration_seconds_count", req, W,
-                           ("http_response_status_code",)), "{{http_response_status_code}}")],
+                [
+                    (
+                        sum_rate(
+                            "http_server_request_duration_seconds_count",
+                            req,
+                            W,
+                            ("http_response_status_code",),
+                        ),
+                        "{{http_response_status_code}}",
+                    )
+                ],
                 stack=True,
                 width=6,
             ),
@@ -206,8 +235,14 @@ def service_row(cfg: Config) -> p.Row:
                 "Requests waiting for a chunking worker (chunkscope.serve.queue.depth). "
                 "Sustained growth means the pool is saturated.",
                 "short",
-                [("sum by (instance) (chunkscope_serve_queue_depth{"
-                  + ", ".join(JOB_INSTANCE) + "})", "{{instance}}")],
+                [
+                    (
+                        "sum by (instance) (chunkscope_serve_queue_depth{"
+                        + ", ".join(JOB_INSTANCE)
+                        + "})",
+                        "{{instance}}",
+                    )
+                ],
                 width=3,
             ),
             p.timeseries(

@@ -324,9 +324,7 @@ def layout(rows: Sequence[Row]) -> list[g.Panel]:
     next_id = 1
     y = 0
     for title, panels in rows:
-        out.append(
-            g.RowPanel(title=title, id=next_id, gridPos=g.GridPos(h=1, w=24, x=0, y=y))
-        )
+        out.append(g.RowPanel(title=title, id=next_id, gridPos=g.GridPos(h=1, w=24, x=0, y=y)))
         next_id += 1
         y += 1
         x = 0

@@ -27,8 +27,14 @@ def cpu_memory_row(cfg: Config) -> p.Row:
                 "CPU",
                 "CPU seconds per second by mode (process.cpu.time); 1.0 is one full core.",
                 "percentunit",
-                [(sum_rate("process_cpu_time_seconds_total", JOB_INSTANCE, W, ("instance", "type")),
-                  "{{instance}} {{type}}")],
+                [
+                    (
+                        sum_rate(
+                            "process_cpu_time_seconds_total", JOB_INSTANCE, W, ("instance", "type")
+                        ),
+                        "{{instance}} {{type}}",
+                    )
+                ],
                 stack=True,
                 width=12,
             ),
@@ -37,8 +43,13 @@ def cpu_memory_row(cfg: Config) -> p.Row:
                 "Physical memory in use (process.memory.usage, RSS). The dashed line is the "
                 "ChunkscopeMemoryHigh budget.",
                 "bytes",
-                [(f"sum by (instance) (process_memory_usage_bytes{M})", "{{instance}} rss"),
-                 (f"sum by (instance) (process_memory_virtual_bytes{M})", "{{instance}} virtual")],
+                [
+                    (f"sum by (instance) (process_memory_usage_bytes{M})", "{{instance}} rss"),
+                    (
+                        f"sum by (instance) (process_memory_virtual_bytes{M})",
+                        "{{instance}} virtual",
+                    ),
+                ],
                 threshold=float(cfg.memory_budget_bytes),
                 width=12,
             ),
@@ -67,9 +78,17 @@ def runtime_row(cfg: Config) -> p.Row:
                 "CPython garbage collections per second by generation (cpython.gc.collections). "
                 "Frequent gen-2 collections cost throughput.",
                 "ops",
-                [(sum_rate("cpython_gc_collections_total", JOB_INSTANCE, W,
-                           ("instance", "cpython_gc_generation")),
-                  "{{instance}} gen {{cpython_gc_generation}}")],
+                [
+                    (
+                        sum_rate(
+                            "cpython_gc_collections_total",
+                            JOB_INSTANCE,
+                            W,
+                            ("instance", "cpython_gc_generation"),
+                        ),
+                        "{{instance}} gen {{cpython_gc_generation}}",
+                    )
+                ],
             ),
         ],
     )

@@ -47,7 +47,7 @@ def test_binary_is_built_from_exactly_the_manifest(otelcol_bin: Path) -> None:
 
 
 def test_manifest_lists_exactly_the_components_the_configs_use(otelcol_bin: Path) -> None:
-    """The manifest holds what otel-collector.yaml uses, plus only the e2e overlay's file exporter."""
+    """The manifest holds what otel-collector.yaml uses plus only the overlay's file exporter."""
     comps = binary_components(otelcol_bin)
     built = {(kind, e["name"]) for kind in KINDS for e in comps.get(kind) or []}
     used = config_components(CONFIG)

@@ -1,0 +1,176 @@
+"""Benchmark figures as a baseline file, and the comparison that catches regressions.
+
+A baseline is a flat map of named figures, each with the direction that is better::
+
+    {"chunkscope_baseline": 1, "metrics": {
+        "chunker.mb_per_second": {"value": 3.9, "better": "higher"},
+        "load.basic.p95_seconds": {"value": 0.061, "better": "lower"}, ...}}
+
+``compare`` flags a *throughput* figure that dropped by more than
+``bench_throughput_drop_pct`` and a *latency* figure that rose by more than
+``bench_p95_rise_pct``; both tolerances come from the dashboards' thresholds config
+(``chunkscope_dashboards.config``), the same file the alerts read, so a budget is set once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from chunkscope.loadtest import SourceFile, percentile
+
+FORMAT_VERSION = 1
+Better = Literal["higher", "lower"]
+FALLBACK_DROP_PCT = 5.0
+FALLBACK_RISE_PCT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerances:
+    """How much worse than the baseline a figure may get before it is a regression."""
+
+    throughput_drop_pct: float
+    p95_rise_pct: float
+    source: str
+
+    @classmethod
+    def from_config(cls, path: str | None = None) -> Tolerances:
+        """Read the thresholds config; the built-in defaults only if it is not installed."""
+        try:
+            from chunkscope_dashboards.config import load_config
+        except ImportError:
+            return cls(FALLBACK_DROP_PCT, FALLBACK_RISE_PCT, "built-in (no chunkscope_dashboards)")
+        config = load_config(path)
+        return cls(
+            float(config.bench_throughput_drop_pct),
+            float(config.bench_p95_rise_pct),
+            path or "chunkscope_dashboards.config defaults",
+        )
+
+
+def bench_chunker(files: list[SourceFile], repeat: int = 3) -> dict[str, Any]:
+    """Chunk every file in memory ``repeat`` times through ``chunk_source``; keep the best.
+
+    Reading is done before timing, so the figure is the chunker's, not the disk's.
+    """
+    from chunkscope import pipeline
+
+    total_bytes = sum(len(f.content) for f in files)
+    runs: list[tuple[float, list[float]]] = []
+    for _ in range(max(1, repeat)):
+        per_file: list[float] = []
+        started = time.perf_counter()
+        for f in files:
+            t0 = time.perf_counter()
+            pipeline.chunk_source(f.content, f.path, f.language)
+            per_file.append(time.perf_counter() - t0)
+        runs.append((time.perf_counter() - started, per_file))
+    best_seconds, best_files = min(runs, key=lambda run: run[0])
+    latencies = sorted(best_files)
+    return {
+        "files": len(files),
+        "bytes": total_bytes,
+        "repeat": len(runs),
+        "seconds": round(best_seconds, 4),
+        "seconds_all": [round(s, 4) for s, _ in runs],
+        "mb_per_second": round(total_bytes / best_seconds / 1e6, 3),
+        "files_per_second": round(len(files) / best_seconds, 1),
+        "file_p50_seconds": round(statistics.median(latencies), 6),
+        "file_p95_seconds": round(percentile(latencies, 95), 6),
+    }
+
+
+def _figure(value: float, better: Better) -> dict[str, Any]:
+    return {"value": value, "better": better}
+
+
+def figures(
+    chunker: dict[str, Any] | None, loads: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The comparable figures of a chunker bench and load reports, by dotted name."""
+    out: dict[str, dict[str, Any]] = {}
+    if chunker:
+        out["chunker.mb_per_second"] = _figure(chunker["mb_per_second"], "higher")
+        out["chunker.files_per_second"] = _figure(chunker["files_per_second"], "higher")
+        out["chunker.file_p95_seconds"] = _figure(chunker["file_p95_seconds"], "lower")
+    for name, report in (loads or {}).items():
+        o = report["overall"]
+        out[f"load.{name}.requests_per_second"] = _figure(o["requests_per_second"], "higher")
+        out[f"load.{name}.mb_per_second"] = _figure(o["mb_per_second"], "higher")
+        out[f"load.{name}.p95_seconds"] = _figure(o["latency_seconds"]["p95"], "lower")
+    return out
+
+
+def document(
+    chunker: dict[str, Any] | None, loads: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A baseline/results document: figures plus the raw reports and the machine."""
+    return {
+        "chunkscope_baseline": FORMAT_VERSION,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "metrics": figures(chunker, loads),
+        "details": {"chunker": chunker, "load": loads or {}},
+    }
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read a baseline file, refusing anything that is not one."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("chunkscope_baseline") != FORMAT_VERSION:
+        raise ValueError(f"{path}: not a chunkscope baseline (format {FORMAT_VERSION})")
+    if not isinstance(data.get("metrics"), dict):
+        raise ValueError(f"{path}: no metrics")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One figure compared: its change in percent (positive = worse) and the verdict."""
+
+    name: str
+    baseline: float
+    current: float
+    worse_pct: float
+    limit_pct: float
+    regressed: bool
+
+
+def compare(baseline: dict[str, Any], current: dict[str, Any], tolerances: Tolerances) -> list[Row]:
+    """Every figure present in both, with ``regressed`` set past the tolerance."""
+    rows: list[Row] = []
+    for name, base in sorted(baseline["metrics"].items()):
+        cur = current["metrics"].get(name)
+        if cur is None:
+            continue
+        b, c = float(base["value"]), float(cur["value"])
+        if base["better"] == "higher":
+            worse = (b - c) / b * 100.0 if b else 0.0
+            limit = tolerances.throughput_drop_pct
+        else:
+            worse = (c - b) / b * 100.0 if b else 0.0
+            limit = tolerances.p95_rise_pct
+        rows.append(Row(name, b, c, round(worse, 2), limit, worse > limit))
+    return rows
+
+
+def format_rows(rows: list[Row]) -> str:
+    lines = [f"{'figure':42}{'baseline':>12}{'current':>12}{'worse %':>9}{'limit %':>9}"]
+    for r in rows:
+        mark = "  REGRESSION" if r.regressed else ""
+        lines.append(
+            f"{r.name:42}{r.baseline:>12.4g}{r.current:>12.4g}{r.worse_pct:>+9.1f}"
+            f"{r.limit_pct:>9.1f}{mark}"
+        )
+    return "\n".join(lines)

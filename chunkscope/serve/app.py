@@ -1,0 +1,205 @@
+"""The ASGI app: routes, error bodies and the lifespan that starts and drains the pool.
+
+    from chunkscope.serve import create_app
+    app = create_app()            # uvicorn chunkscope.serve.app:create_app --factory
+
+Routes: ``POST /v1/chunk``, ``POST /v1/chunk/batch``, ``GET /healthz``, ``GET /readyz``,
+``GET /metrics``. Every refusal is a JSON body ``{"error": {"code", "message"}}``; the
+order of checks makes refusals cheap: a declared oversize body (413) and a full house
+(429) are answered before the body is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from chunkscope.languages import LANGUAGES
+from chunkscope.logs import get_logger
+from chunkscope.model import ChunkOptions
+from chunkscope.serve import telemetry
+from chunkscope.serve.limits import Limits
+from chunkscope.serve.pool import ChunkPool, WorkerLost
+from chunkscope.serve.schema import ApiError, FileRequest, parse_batch, parse_single
+
+JSON = "application/json"
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit``."""
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise ApiError(413, "body_too_large", f"request body exceeds {limit} bytes")
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _declared_too_large(request: Request, limit: int) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > limit
+
+
+def _error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error_response(exc)
+
+
+async def _internal_error(_: Request, exc: Exception) -> Response:
+    get_logger().error("serve.internal_error", error=type(exc).__name__)
+    return JSONResponse(
+        {"error": {"code": "internal", "message": "internal error"}}, status_code=500
+    )
+
+
+async def _chunk(request: Request, *, batch: bool) -> Response:
+    """Shared path of both chunk routes: size check, admission, parse, run, respond."""
+    state = request.app.state
+    limits: Limits = state.limits
+    pool: ChunkPool = state.pool
+    if _declared_too_large(request, limits.max_body_bytes):
+        raise ApiError(413, "body_too_large", f"request body exceeds {limits.max_body_bytes} bytes")
+    ticket = pool.admit()
+    if ticket is None:
+        raise ApiError(
+            429,
+            "overloaded",
+            f"{limits.capacity} requests already admitted; retry later",
+            headers={"Retry-After": str(limits.retry_after_seconds)},
+        )
+    from chunkscope import pipeline  # late lookup: the instrumentation wraps _carrier
+
+    with ticket:
+        try:
+            async with asyncio.timeout(limits.request_timeout_seconds):
+                body = await _read_body(request, limits.max_body_bytes)
+                files: list[FileRequest]
+                if batch:
+                    files, options = parse_batch(body, limits.max_batch_files, state.options)
+                else:
+                    file, options = parse_single(
+                        body,
+                        request.headers.get("content-type", ""),
+                        dict(request.query_params),
+                        state.options,
+                    )
+                    files = [file]
+                done = await pool.run(ticket, files, options, pipeline._carrier())
+        except TimeoutError:
+            raise ApiError(
+                504,
+                "timeout",
+                f"not finished within {limits.request_timeout_seconds:g} s",
+            ) from None
+        except WorkerLost as exc:
+            raise ApiError(
+                503,
+                "worker_lost",
+                str(exc),
+                headers={"Retry-After": str(limits.retry_after_seconds)},
+            ) from None
+    measured = [result for _, result in done if result is not None]
+    if measured:
+        telemetry.replay(measured, state.meter_provider)
+    parts = [encoded for encoded, _ in done]
+    content = b'{"results":[' + b",".join(parts) + b"]}" if batch else parts[0]
+    return Response(content=content, media_type=JSON)
+
+
+def create_app(
+    limits: Limits | None = None,
+    *,
+    threads: bool = False,
+    telemetry_on: bool | None = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+) -> FastAPI:
+    """Build the service.
+
+    ``threads=True`` runs chunking in worker threads of this process instead of worker
+    processes (tests with in-memory exporters, or a single-core box). ``telemetry_on``
+    defaults to ``CHUNKSCOPE_OTEL``; the providers default to the global ones.
+    """
+    resolved = (limits or Limits()).resolved()
+    enabled = telemetry.enabled() if telemetry_on is None else telemetry_on
+    metrics = telemetry.pool_metrics(meter_provider) if enabled else None
+    pool = ChunkPool(resolved, threads=threads, metrics=metrics)
+    log = get_logger()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reader = telemetry.attach_prometheus(meter_provider) if enabled else None
+        await pool.start()
+        log.info(
+            "serve.ready",
+            workers=resolved.workers,
+            capacity=resolved.capacity,
+            mode=pool.stats()["mode"],
+            pid=os.getpid(),
+        )
+        try:
+            yield
+        finally:
+            drained = await pool.drain(resolved.shutdown_grace_seconds)
+            await pool.close()
+            log.info("serve.stopped", drained=drained)
+            if enabled:
+                telemetry.flush()
+            if reader is not None:
+                telemetry.detach_prometheus(reader, meter_provider)
+
+    app = FastAPI(
+        title="chunkscope",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.limits = resolved
+    app.state.pool = pool
+    app.state.options = ChunkOptions(max_file_bytes=resolved.max_file_bytes)
+    app.state.meter_provider = meter_provider
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(Exception, _internal_error)
+
+    @app.post("/v1/chunk")
+    async def chunk(request: Request) -> Response:
+        return await _chunk(request, batch=False)
+
+    @app.post("/v1/chunk/batch")
+    async def chunk_batch(request: Request) -> Response:
+        return await _chunk(request, batch=True)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "pid": os.getpid()}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        stats = pool.stats()
+        stats["languages"] = sorted(LANGUAGES)
+        return JSONResponse(stats, status_code=200 if pool.ready else 503)
+
+    @app.get("/metrics")
+    async def metrics_endpoint(request: Request) -> Response:
+        if not enabled:
+            raise ApiError(404, "telemetry_off", "set CHUNKSCOPE_OTEL=1 to expose /metrics")
+        body, content_type = telemetry.prometheus_text(request.headers.get("accept", ""))
+        return Response(content=body, media_type=content_type)
+
+    if enabled:
+        telemetry.instrument_app(app, tracer_provider, meter_provider)
+    return app

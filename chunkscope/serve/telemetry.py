@@ -1,0 +1,189 @@
+"""The service's telemetry: HTTP RED from the FastAPI instrumentation, pool saturation
+metrics, ``/metrics`` rendering and the flush at shutdown.
+
+Imported by the app unconditionally but touches OpenTelemetry only when telemetry is on
+(``CHUNKSCOPE_OTEL``), keeping the service's telemetry-off path free of the SDK.
+
+Metrics, as Prometheus names them:
+
+- ``chunkscope_serve_queue_depth`` (up-down counter ``chunkscope.serve.queue.depth``):
+  admitted requests waiting for a free worker;
+- ``chunkscope_serve_shed_total`` (counter ``chunkscope.serve.shed``): requests refused
+  with 429;
+- ``http_server_request_duration_seconds_*`` and ``http_server_active_requests`` from
+  opentelemetry-instrumentation-fastapi (stable HTTP semantic conventions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from chunkscope.logs import get_logger
+from chunkscope.serve.pool import PoolMetrics
+
+_log = get_logger()
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+QUEUE_DEPTH = "chunkscope.serve.queue.depth"
+SHED = "chunkscope.serve.shed"
+PROMETHEUS_PORT_ENV = "CHUNKSCOPE_PROMETHEUS_PORT"
+SEMCONV_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
+EXCLUDED_URLS = "/healthz,/readyz,/metrics"
+"""Probes and scrapes are neither traced nor counted in the RED metrics."""
+
+
+def enabled() -> bool:
+    """``CHUNKSCOPE_OTEL`` as the instrumentation reads it; ``OTEL_SDK_DISABLED`` wins."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return os.environ.get("CHUNKSCOPE_OTEL", "").strip().lower() in _TRUE
+
+
+class OtelPoolMetrics(PoolMetrics):
+    """Pool hooks recorded through an OpenTelemetry meter."""
+
+    def __init__(self, meter_provider: Any = None) -> None:
+        from opentelemetry import metrics
+
+        meter = metrics.get_meter("chunkscope.serve", meter_provider=meter_provider)
+        self._queue = meter.create_up_down_counter(
+            QUEUE_DEPTH,
+            unit="{request}",
+            description="Admitted requests waiting for a free chunking worker.",
+        )
+        self._shed = meter.create_counter(
+            SHED,
+            unit="{request}",
+            description="Requests refused with 429 (over capacity).",
+        )
+        self._shed.add(0)  # a series from the start, so rate() is 0 rather than absent
+        self._queue.add(0)
+
+    def queued(self, delta: int) -> None:
+        self._queue.add(delta)
+
+    def shed(self) -> None:
+        self._shed.add(1)
+
+
+def pool_metrics(meter_provider: Any = None) -> PoolMetrics:
+    return OtelPoolMetrics(meter_provider)
+
+
+def instrument_app(app: Any, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """HTTP server spans and RED metrics; the chunker's spans nest under the server span."""
+    _stable_http_semconv()
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        excluded_urls=EXCLUDED_URLS,
+        exclude_spans=["receive", "send"],
+    )
+
+
+def _stable_http_semconv() -> None:
+    """Emit ``http.server.request.duration`` (seconds), the name the dashboards query.
+
+    The opt-in is read once per process, by the first instrumentor, which by now was
+    chunkscope's own; unless the user chose a mode, choose the stable one and re-read it.
+    """
+    if os.environ.get(SEMCONV_OPT_IN):
+        return
+    os.environ[SEMCONV_OPT_IN] = "http"
+    from opentelemetry.instrumentation._semconv import (
+        _OpenTelemetrySemanticConventionStability as Stability,
+    )
+
+    with Stability._lock:
+        Stability._initialized = False
+    Stability._initialize()
+
+
+def replay(results: list[Any], meter_provider: Any = None) -> None:
+    """Record here the chunker measurements workers carried back in ``FileResult.extra``.
+
+    Workers configure no meter (one writer per counter: the server process), so the
+    instrumentation stashes each file's parse/extract/file measurements in the result; the
+    CLI's ``chunk_paths`` replays them in its run wrapper, and the service does it here with
+    the instrumentation's own replay, into the same recorder its wrappers use. Never raises.
+    """
+    try:
+        from types import SimpleNamespace
+
+        from opentelemetry import metrics
+        from opentelemetry.instrumentation import chunkscope as inst
+        from opentelemetry.instrumentation.chunkscope import _wrappers
+
+        meter = metrics.get_meter(
+            inst.__name__, inst.__version__, meter_provider, schema_url=inst._SCHEMA_URL
+        )
+        owner = SimpleNamespace(recorder=inst._recorder(meter))
+        for result in results:
+            stash = result.extra.pop(_wrappers.STASH_KEY, None)
+            if stash is not None:
+                _wrappers._Telemetry._replay(owner, result, stash)  # type: ignore[arg-type]
+    except Exception as exc:  # telemetry never breaks a response
+        _log.warning("serve.replay_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def attach_prometheus(meter_provider: Any = None) -> Any:
+    """Give ``/metrics`` a Prometheus reader on the provider, unless one exists already.
+
+    ``CHUNKSCOPE_PROMETHEUS_PORT`` makes the instrumentation add one (with its own scrape
+    port); without it the service adds its own, so ``/metrics`` on the service port shows
+    the same registry. Returns the reader added, for ``detach_prometheus``, or None.
+    """
+    from opentelemetry import metrics
+
+    provider = meter_provider or metrics.get_meter_provider()
+    add = getattr(provider, "add_metric_reader", None)
+    if add is None or os.environ.get(PROMETHEUS_PORT_ENV, "").strip():
+        return None
+    try:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        readers = getattr(provider, "_metric_readers", ())
+        if any(isinstance(r, PrometheusMetricReader) for r in readers):
+            return None
+        reader = PrometheusMetricReader()
+        add(reader)
+        return reader
+    except Exception as exc:
+        _log.warning("serve.metrics_endpoint_off", error=f"{type(exc).__name__}: {exc}")
+        return None
+
+
+def detach_prometheus(reader: Any, meter_provider: Any = None) -> None:
+    """Undo ``attach_prometheus`` (unregisters the reader's collector too); never raises."""
+    from opentelemetry import metrics
+
+    provider = meter_provider or metrics.get_meter_provider()
+    with contextlib.suppress(Exception):
+        provider.remove_metric_reader(reader)
+
+
+def prometheus_text(accept: str) -> tuple[bytes, str]:
+    """The process's prometheus_client registry, as opentelemetry-exporter-prometheus fills it."""
+    from prometheus_client import REGISTRY
+    from prometheus_client.exposition import choose_encoder
+
+    encoder, content_type = choose_encoder(accept)
+    return encoder(REGISTRY), content_type
+
+
+def flush(timeout_millis: int = 5000) -> None:
+    """Push out buffered spans and metrics before the process exits; never raises."""
+    from opentelemetry import metrics, trace
+
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+        force_flush = getattr(provider, "force_flush", None)
+        if force_flush is None:
+            continue
+        # telemetry must never turn a clean shutdown into a crash
+        with contextlib.suppress(Exception):
+            force_flush(timeout_millis)

@@ -1,0 +1,211 @@
+"""``CHUNKSCOPE_OTEL=1``: configure the SDK from the standard variables, then instrument.
+
+Called by ``import chunkscope`` only when the variable is on, so with it off nothing of
+OpenTelemetry is imported. The SDK is configured through its own machinery
+(``opentelemetry.sdk._configuration``: the exporter entry points, ``OTEL_*_EXPORTER``, the
+OTLP protocol, the sampler and id generator variables; the exporters read their own
+endpoint, headers and timeout variables), one signal at a time, and only for the signals
+whose provider the application has not set: an application's providers are never replaced.
+
+Differences from ``opentelemetry-instrument``, on purpose: exporters default to ``otlp``
+(localhost:4317) when ``OTEL_*_EXPORTER`` is unset, ``service.name`` defaults to
+``chunkscope``, histogram Views pin chunkscope's buckets, and the three signals shut down
+in parallel within one deadline. In ``--jobs`` workers only traces and logs are configured
+(their measurements travel back to the parent with each result), without the Prometheus
+endpoint or process metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from typing import Any
+
+ENV = "CHUNKSCOPE_OTEL"
+PROMETHEUS_PORT_ENV = "CHUNKSCOPE_PROMETHEUS_PORT"
+PROMETHEUS_ADDR_ENV = "CHUNKSCOPE_PROMETHEUS_ADDR"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_PROCESS_METRICS: dict[str, list[str] | None] = {
+    "process.cpu.time": ["user", "system"],
+    "process.cpu.utilization": ["user", "system"],
+    "process.memory.usage": None,
+    "process.memory.virtual": None,
+    "process.thread.count": None,
+    "process.open_file_descriptor.count": None,
+    "process.context_switches": ["involuntary", "voluntary"],
+    "cpython.gc.collections": None,
+    "cpython.gc.collected_objects": None,
+}
+"""Process-level metrics only: the chunker's footprint, not the host's."""
+
+_log = logging.getLogger("opentelemetry.instrumentation.chunkscope")
+
+
+def enabled(environ: Any = None) -> bool:
+    """Whether ``CHUNKSCOPE_OTEL`` asks for telemetry (1, true, yes or on)."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV, "").strip().lower() in _TRUE
+
+
+def sdk_disabled() -> bool:
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def disabled_by_user() -> bool:
+    names = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
+    listed = {n.strip() for n in names.split(",")}
+    return "chunkscope" in listed or "*" in listed
+
+
+def in_worker() -> bool:
+    """True in a multiprocessing child (the name is set before the child imports anything)."""
+    import multiprocessing
+
+    return multiprocessing.current_process().name != "MainProcess"
+
+
+def autoinstrument() -> None:
+    """Entry point for ``import chunkscope``; never raises, never configures twice."""
+    try:
+        if sdk_disabled() or disabled_by_user():
+            return
+        from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
+
+        instrumentor = ChunkscopeInstrumentor()
+        if instrumentor.is_instrumented_by_opentelemetry or ChunkscopeInstrumentor._busy:
+            return
+        configure_sdk()
+        instrumentor.instrument()
+    except Exception as exc:
+        _log.warning("chunkscope telemetry is off, it could not start: %s: %s",
+                     type(exc).__name__, exc)
+
+
+def _resource_attributes() -> dict[str, str]:
+    """Defaults that OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES may override."""
+    given = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    keys = {item.split("=", 1)[0].strip() for item in given.split(",") if "=" in item}
+    attrs: dict[str, str] = {}
+    if not os.environ.get("OTEL_SERVICE_NAME") and "service.name" not in keys:
+        attrs["service.name"] = "chunkscope"
+    if "service.instance.id" not in keys:
+        attrs["service.instance.id"] = str(uuid.uuid4())
+    return attrs
+
+
+def _exporter_names(signal: str) -> list[str]:
+    from opentelemetry.sdk._configuration import _get_exporter_entry_point, _get_exporter_names
+
+    variable = f"OTEL_{signal.upper()}_EXPORTER"
+    if os.environ.get(variable, "").strip():
+        return _get_exporter_names(signal)  # type: ignore[arg-type]
+    return [_get_exporter_entry_point("otlp", signal)]  # type: ignore[arg-type]
+
+
+def _unset(provider: Any) -> bool:
+    # The API hands out a proxy until a provider is set; a set provider is never a proxy.
+    return type(provider).__name__.lstrip("_").startswith("Proxy")
+
+
+def configure_sdk() -> list[Any]:
+    """Set up the providers the application has not set; return the ones created here."""
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import get_logger_provider
+    from opentelemetry.sdk._configuration import (
+        _get_id_generator,
+        _get_sampler,
+        _import_exporters,
+        _import_id_generator,
+        _import_sampler,
+        _init_logging,
+        _init_tracing,
+    )
+    from opentelemetry.sdk.resources import Resource
+
+    from opentelemetry.instrumentation.chunkscope import _safety, _shutdown
+
+    worker = in_worker()
+    want_traces = _unset(trace.get_tracer_provider())
+    want_metrics = _unset(metrics.get_meter_provider()) and not worker
+    want_logs = _unset(get_logger_provider())
+    if not (want_traces or want_metrics or want_logs):
+        return []
+    _safety.install_export_filter(announce=not worker)
+    resource = Resource.create(_resource_attributes())
+    spans, readers, logs = _import_exporters(
+        _exporter_names("traces") if want_traces else [],
+        _exporter_names("metrics") if want_metrics else [],
+        _exporter_names("logs") if want_logs else [],
+    )
+    created: list[Any] = []
+    if want_traces:
+        _init_tracing(
+            exporters=spans,
+            id_generator=_import_id_generator(_get_id_generator()),
+            sampler=_import_sampler(_get_sampler()),
+            resource=resource,
+        )
+        created.append(trace.get_tracer_provider())
+    if want_metrics:
+        created.append(_init_metrics(readers, resource))
+    if want_logs:
+        _init_logging(logs, resource, setup_logging_handler=False)
+        created.append(get_logger_provider())
+    if worker:
+        _shutdown.flush_at_worker_exit()
+    else:
+        _shutdown.shutdown_at_exit(created)
+    return created
+
+
+def _init_metrics(exporters: dict[str, type], resource: Any) -> Any:
+    """``_init_metrics`` of the SDK plus chunkscope's Views, Prometheus and process metrics."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+
+    from opentelemetry.instrumentation.chunkscope._metrics import views
+
+    readers: list[MetricReader] = []
+    for exporter_or_reader in exporters.values():
+        if issubclass(exporter_or_reader, MetricReader):
+            readers.append(exporter_or_reader())
+        else:
+            readers.append(PeriodicExportingMetricReader(exporter_or_reader()))
+    prometheus = _prometheus_reader()
+    if prometheus is not None:
+        readers.append(prometheus)
+    provider = MeterProvider(resource=resource, metric_readers=readers, views=views())
+    metrics.set_meter_provider(provider)
+    _process_metrics(provider)
+    return provider
+
+
+def _prometheus_reader() -> Any:
+    """A scrape endpoint on ``CHUNKSCOPE_PROMETHEUS_PORT`` (loopback unless told otherwise)."""
+    raw = os.environ.get(PROMETHEUS_PORT_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from prometheus_client import start_http_server
+
+        addr = os.environ.get(PROMETHEUS_ADDR_ENV, "127.0.0.1").strip() or "127.0.0.1"
+        reader = PrometheusMetricReader()
+        start_http_server(int(raw), addr=addr)
+        return reader
+    except Exception as exc:
+        _log.warning("chunkscope metrics endpoint on port %s is off: %s", raw, exc)
+        return None
+
+
+def _process_metrics(provider: Any) -> None:
+    try:
+        from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+
+        instrumentor = SystemMetricsInstrumentor(config=_PROCESS_METRICS)
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(meter_provider=provider)
+    except Exception as exc:
+        _log.warning("process metrics are off: %s", exc)

@@ -1,0 +1,96 @@
+"""Telemetry failures stay inside telemetry: one warning, then silence.
+
+Two kinds are handled here. A bug or surprise inside instrumentation code is caught around
+the telemetry call (never around the chunker's own call) and reported once. Export failures
+(collector down, refusing, slow, misconfigured) are logged by the SDK's exporters and batch
+processors once per batch and retry; a filter on those loggers turns the first into one
+``telemetry.export_failed`` warning on the chunkscope logger and drops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+_internal = logging.getLogger("opentelemetry.instrumentation.chunkscope")
+_lock = threading.Lock()
+_reported = False
+
+EXPORT_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc._log_exporter",
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.exporter.otlp.proto.common._internal",
+    "opentelemetry.sdk._shared_internal",
+    "opentelemetry.sdk.trace.export",
+    "opentelemetry.sdk._logs._internal.export",
+    "opentelemetry.sdk.metrics._internal.export",
+)
+"""Loggers through which the SDK reports failed or dropped exports."""
+
+
+def report(error: BaseException) -> None:
+    """Note an instrumentation bug once per process; the chunker carries on untouched."""
+    global _reported
+    with _lock:
+        if _reported:
+            return
+        _reported = True
+    try:
+        _internal.warning(
+            "chunkscope telemetry error, further ones are not reported: %s: %s",
+            type(error).__name__, error,
+        )
+    except Exception:
+        pass
+
+
+class ExportFailureFilter(logging.Filter):
+    """Lets no exporter warning through; turns the first into one chunkscope warning.
+
+    ``announce`` is False in ``--jobs`` workers: they export to the same endpoint as the
+    parent, which gives the one warning for the whole run.
+    """
+
+    def __init__(self, announce: bool = True) -> None:
+        super().__init__("chunkscope-export-failures")
+        self.announce = announce
+        self.suppressed = 0
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        with self._lock:
+            self.suppressed += 1
+            first = self.suppressed == 1
+        if first and self.announce:
+            try:
+                from chunkscope.logs import get_logger
+
+                get_logger().warning(
+                    "telemetry.export_failed",
+                    detail=record.getMessage()[:300],
+                    note="chunking continues; further telemetry export errors are not logged",
+                )
+            except Exception:
+                pass
+        return False
+
+
+_filter: ExportFailureFilter | None = None
+
+
+def install_export_filter(announce: bool = True) -> ExportFailureFilter:
+    """Attach the filter to every export logger (idempotent)."""
+    global _filter
+    if _filter is None:
+        _filter = ExportFailureFilter(announce)
+        for name in EXPORT_LOGGERS:
+            logging.getLogger(name).addFilter(_filter)
+    return _filter

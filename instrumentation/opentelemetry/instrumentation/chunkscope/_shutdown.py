@@ -1,0 +1,99 @@
+"""Flush and shut down all three signals within one deadline, in the parent and in workers.
+
+The SDK's providers shut down one after the other at exit, each waiting up to the export
+timeout when the collector is down, so three signals could add three timeouts. Here they
+shut down in parallel threads joined against a single deadline: a short CLI run still loses
+nothing when the collector is up, and waits at most the timeout when it is not.
+
+``--jobs`` workers leave through ``os._exit``, which skips ``atexit``; a
+``multiprocessing.util.Finalize`` with an exit priority runs in their normal exit path.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+TIMEOUT_ENV = "CHUNKSCOPE_OTEL_SHUTDOWN_TIMEOUT"
+_worker_flush_registered = False
+_lock = threading.Lock()
+
+
+def timeout_seconds() -> float:
+    """The shutdown deadline: ``CHUNKSCOPE_OTEL_SHUTDOWN_TIMEOUT``, else the OTLP export timeout."""
+    for name in (TIMEOUT_ENV, "OTEL_EXPORTER_OTLP_TIMEOUT"):
+        raw = os.environ.get(name, "").strip()
+        if raw:
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            if value > 0:
+                return value
+    return 10.0
+
+
+def run_bounded(calls: Sequence[Callable[[], Any]], timeout: float) -> bool:
+    """Run ``calls`` in parallel daemon threads; True when all finished before the deadline."""
+
+    def guarded(call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except Exception:
+            pass
+
+    threads = [threading.Thread(target=guarded, args=(c,), daemon=True) for c in calls]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)
+
+
+def global_providers() -> list[Any]:
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import get_logger_provider
+
+    return [trace.get_tracer_provider(), metrics.get_meter_provider(), get_logger_provider()]
+
+
+def shutdown(providers: Sequence[Any], timeout: float | None = None) -> bool:
+    """Shut ``providers`` down in parallel within ``timeout`` seconds."""
+    limit = timeout_seconds() if timeout is None else timeout
+    calls = [p.shutdown for p in providers if callable(getattr(p, "shutdown", None))]
+    return run_bounded(calls, limit)
+
+
+def flush(providers: Sequence[Any], timeout: float | None = None) -> bool:
+    """Force-flush ``providers`` in parallel within ``timeout`` seconds."""
+    limit = timeout_seconds() if timeout is None else timeout
+    calls = [p.force_flush for p in providers if callable(getattr(p, "force_flush", None))]
+    return run_bounded(calls, limit)
+
+
+def shutdown_at_exit(providers: Sequence[Any]) -> None:
+    """Replace the providers' own sequential atexit shutdowns with one bounded one."""
+    for provider in providers:
+        atexit.unregister(provider.shutdown)
+    atexit.register(shutdown, list(providers))
+
+
+def _flush_globals() -> None:
+    flush(global_providers())
+
+
+def flush_at_worker_exit() -> None:
+    """In a ``--jobs`` worker: flush whatever providers are global when the worker exits."""
+    global _worker_flush_registered
+    with _lock:
+        if _worker_flush_registered:
+            return
+        _worker_flush_registered = True
+    from multiprocessing.util import Finalize
+
+    Finalize(None, _flush_globals, exitpriority=10)

@@ -1,0 +1,183 @@
+"""``chunkscope doctor`` against components that are not there: every check fails, within its
+timeout, and the output says how to fix each one."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from chunkscope.doctor import Endpoints, build_checks, run_checks
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never says a word: the hung-service case."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join(timeout=5)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def endpoints_at(port: int) -> dict[str, str]:
+    base = f"http://127.0.0.1:{port}"
+    return {
+        "collector_health": base + "/",
+        "otlp_grpc": f"127.0.0.1:{port}",
+        "otlp_http": base,
+        "prometheus": base,
+        "jaeger": base,
+        "loki": base,
+        "grafana": base,
+    }
+
+
+def doctor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chunkscope", "doctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+class TestEndpoints:
+    def test_defaults_match_the_compose_ports(self) -> None:
+        """Without configuration the doctor looks where compose publishes the stack."""
+        ep = Endpoints.from_env({})
+        assert ep.collector_health == "http://localhost:13133/"
+        assert ep.otlp_grpc == "localhost:4317"
+        assert (ep.prometheus, ep.jaeger) == ("http://localhost:9090", "http://localhost:16686")
+        assert (ep.loki, ep.grafana) == ("http://localhost:3100", "http://localhost:3000")
+
+    def test_flags_beat_environment_beat_defaults(self) -> None:
+        env = {"CHUNKSCOPE_PROMETHEUS_URL": "http://env:1", "CHUNKSCOPE_JAEGER_URL": "http://env:2"}
+        ep = Endpoints.from_env(env, prometheus="http://flag:3", jaeger=None)
+        assert ep.prometheus == "http://flag:3"
+        assert ep.jaeger == "http://env:2"
+
+    def test_grpc_check_follows_the_sdk_endpoint(self) -> None:
+        """The OTLP gRPC check probes where chunkscope itself will export."""
+        assert Endpoints.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}).otlp_grpc == (
+            "http://c:4317"
+        )
+        http_sdk = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        }
+        assert Endpoints.from_env(http_sdk).otlp_grpc == "localhost:4317"
+
+    def test_password_is_not_in_the_repr(self) -> None:
+        assert "hunter2" not in repr(Endpoints.from_env({"GRAFANA_ADMIN_PASSWORD": "hunter2"}))
+
+
+class TestChecksAgainstClosedPorts:
+    def test_every_check_fails_with_unreachable(self) -> None:
+        port = closed_port()
+        results = run_checks(build_checks(Endpoints(**endpoints_at(port))), timeout=2)
+        assert len(results) == 10
+        assert not any(r.ok for r in results)
+        grafana_dashboards = results[-1]
+        assert "GRAFANA_ADMIN_PASSWORD" in grafana_dashboards.detail
+        assert all("unreachable" in r.detail for r in results[:-1])
+
+    def test_a_hung_service_fails_at_the_timeout(self, silent_port: int) -> None:
+        """A port that accepts and never answers is reported as down, not waited on forever."""
+        results = run_checks(build_checks(Endpoints(**endpoints_at(silent_port))), timeout=0.5)
+        assert not any(r.ok for r in results)
+        assert any("timed out" in r.detail for r in results)
+
+    def test_grpc_check_tells_a_non_grpc_listener_apart(self) -> None:
+        """An HTTP/1 server on the OTLP gRPC port is reported as not speaking gRPC."""
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            ep = Endpoints(otlp_grpc=f"127.0.0.1:{server.server_address[1]}")
+            grpc = [c for c in build_checks(ep) if c.name == "OTLP gRPC"]
+            [result] = run_checks(grpc, timeout=2)
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert not result.ok
+        assert "no HTTP/2 (gRPC) server" in result.detail
+
+
+class TestDoctorCommand:
+    def test_exit_status_and_one_fix_line_per_failed_check(self) -> None:
+        port = closed_port()
+        flags = {
+            "--collector-health-url": f"http://127.0.0.1:{port}/",
+            "--otlp-grpc": f"127.0.0.1:{port}",
+            "--otlp-http": f"http://127.0.0.1:{port}",
+            "--prometheus-url": f"http://127.0.0.1:{port}",
+            "--jaeger-url": f"http://127.0.0.1:{port}",
+            "--loki-url": f"http://127.0.0.1:{port}",
+            "--grafana-url": f"http://127.0.0.1:{port}",
+        }
+        args = [a for pair in flags.items() for a in pair]
+        result = doctor(*args, "--timeout", "2")
+        assert result.returncode == 1
+        fixes = [line for line in result.stdout.splitlines() if line.startswith("fix: ")]
+        assert len(fixes) == 10
+        assert "fix: Prometheus ready: start Prometheus: docker compose" in result.stdout
+        assert "FAIL" in result.stdout and "unreachable" in result.stdout
+
+    def test_skip_leaves_components_out(self) -> None:
+        port = closed_port()
+        result = doctor(
+            "--collector-health-url",
+            f"http://127.0.0.1:{port}/",
+            "--otlp-grpc",
+            f"127.0.0.1:{port}",
+            "--otlp-http",
+            f"http://127.0.0.1:{port}",
+            "--skip",
+            "prometheus,jaeger,loki,grafana",
+            "--timeout",
+            "1",
+        )
+        assert result.returncode == 1
+        fixes = [
+            line.split(":")[1].strip()
+            for line in result.stdout.splitlines()
+            if line.startswith("fix: ")
+        ]
+        assert fixes == ["collector health", "OTLP gRPC", "OTLP HTTP"]
+
+    def test_unknown_component_is_a_usage_error(self) -> None:
+        result = doctor("--skip", "tempo")
+        assert result.returncode == 2
+        assert "tempo" in result.stderr

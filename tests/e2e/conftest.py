@@ -1,0 +1,62 @@
+"""Session fixtures for the end-to-end tests: the real stack (Jaeger v2, the chunkscope collector
+running the repo's otel-collector.yaml, Prometheus) as local processes on 127.0.0.1; see
+e2e_stack.py for how each one is started, configured and polled."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_stack import (
+    RUNNING,
+    Collector,
+    Process,
+    Stack,
+    start_collector,
+    start_jaeger,
+    start_loki_sink,
+    start_prometheus,
+)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Jaeger, the collector and Prometheus, up and ready, shared by the e2e tests."""
+    workdir = tmp_path_factory.mktemp("stack")
+    sink, server = start_loki_sink()
+    started: list[Process] = []
+    try:
+        jaeger = start_jaeger(workdir)
+        started.append(jaeger.process)
+        collector = start_collector(workdir, jaeger.otlp_grpc, sink.url, "otelcol")
+        started.append(collector.process)
+        prometheus = start_prometheus(workdir, collector)
+        started.append(prometheus.process)
+        yield Stack(jaeger, collector, prometheus, sink, workdir)
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+        server.shutdown()
+
+
+@pytest.fixture
+def spare_collector(stack: Stack, tmp_path: Path) -> Iterator[Collector]:
+    """A second collector of the same config for tests that kill it."""
+    collector = start_collector(tmp_path, stack.jaeger.otlp_grpc, stack.loki.url, "otelcol-spare")
+    try:
+        yield collector
+    finally:
+        collector.process.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On an e2e failure, attach the stack processes' logs to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and item.get_closest_marker("e2e") is not None:
+        for proc in RUNNING:
+            with contextlib.suppress(OSError):
+                report.sections.append((f"{proc.name} log (tail)", proc.logs()))

@@ -1,0 +1,137 @@
+"""Turning telemetry on and off from the environment, each case in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import clean_env, run_cli, run_python
+from .otlp_receiver import GrpcReceiver
+
+_PROBE = """
+import json, sys
+import chunkscope
+from chunkscope.cli import main
+code = main(["chunk", "-q", "-o", sys.argv[1] + "/../out.jsonl", sys.argv[1]])
+import wrapt
+print(json.dumps({
+    "code": code,
+    "otel": sorted(m for m in sys.modules if m.startswith("opentelemetry")),
+    "wrapped": isinstance(chunkscope.parser.parse, wrapt.FunctionWrapper),
+}))
+"""
+
+
+def _probe(project: Path, **env: str) -> dict[str, object]:
+    done = run_python(_PROBE.replace("sys.argv[1]", repr(str(project))), clean_env(**env))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class TestSwitch:
+    def test_off_imports_no_opentelemetry(self, project: Path) -> None:
+        """With CHUNKSCOPE_OTEL unset, neither import nor a chunk run loads any opentelemetry."""
+        found = _probe(project)
+        assert found == {"code": 0, "otel": [], "wrapped": False}
+
+    @pytest.mark.parametrize("value", ["0", "off", "no", ""])
+    def test_false_values_stay_off(self, project: Path, value: str) -> None:
+        """Values other than 1/true/yes/on leave telemetry off."""
+        assert _probe(project, CHUNKSCOPE_OTEL=value)["otel"] == []
+
+    @pytest.mark.parametrize("value", ["1", "true", "YES", "on"])
+    def test_true_values_instrument(self, project: Path, value: str) -> None:
+        """1, true, yes and on (any case) instrument on import."""
+        found = _probe(project, CHUNKSCOPE_OTEL=value, OTEL_TRACES_EXPORTER="none",
+                       OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none")
+        assert found["wrapped"] is True and found["code"] == 0
+
+    def test_sdk_disabled_wins(self, project: Path) -> None:
+        """OTEL_SDK_DISABLED=true: not instrumented and nothing sent, even with CHUNKSCOPE_OTEL=1."""
+        with GrpcReceiver() as receiver:
+            found = _probe(project, CHUNKSCOPE_OTEL="1", OTEL_SDK_DISABLED="true",
+                           OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+            assert found["wrapped"] is False
+            assert receiver.received.raw == []
+
+    def test_disabled_instrumentations(self, project: Path) -> None:
+        """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=chunkscope turns it off."""
+        found = _probe(project, CHUNKSCOPE_OTEL="1",
+                       OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="flask, chunkscope")
+        assert found["wrapped"] is False
+
+
+_APP = """
+import json
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+exporter = InMemorySpanExporter()
+mine = TracerProvider()
+mine.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(mine)
+import chunkscope
+chunkscope.chunk_source(b"def f():\\n    pass\\n", "f.py")
+from opentelemetry import metrics
+from opentelemetry.sdk.resources import Resource
+print(json.dumps({
+    "kept": trace.get_tracer_provider() is mine,
+    "spans": sorted(s.name for s in exporter.get_finished_spans()),
+    "service": metrics.get_meter_provider()._sdk_config.resource.attributes["service.name"],
+}))
+"""
+
+
+class TestApplicationProviders:
+    def test_application_provider_is_kept(self) -> None:
+        """An application's own tracer provider is used, not replaced; other signals get set up."""
+        done = run_python(_APP, clean_env(CHUNKSCOPE_OTEL="1", OTEL_METRICS_EXPORTER="none",
+                                          OTEL_LOGS_EXPORTER="none"))
+        assert done.returncode == 0, done.stderr
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        assert found == {
+            "kept": True,
+            "spans": ["chunkscope.extract", "chunkscope.file", "chunkscope.parse"],
+            "service": "chunkscope",
+        }
+
+
+class TestZeroCode:
+    def _run(self, project: Path, receiver: GrpcReceiver, **env: str) -> None:
+        tool = shutil.which("opentelemetry-instrument")
+        assert tool is not None, "opentelemetry-distro is not installed"
+        done = run_cli(
+            ["chunk", "-q", str(project)],
+            clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_SERVICE_NAME="zc",
+                      OTEL_METRICS_EXPORTER="none", **env),
+            prefix=[tool],
+        )
+        assert done.returncode == 0, done.stderr
+
+    def test_opentelemetry_instrument(self, project: Path) -> None:
+        """opentelemetry-instrument chunkscope chunk: the entry point instruments chunkscope."""
+        with GrpcReceiver() as receiver:
+            self._run(project, receiver)
+            assert receiver.received.wait_for(lambda r: "chunkscope.run" in r.span_names())
+            names = receiver.received.span_names()
+        assert names.count("chunkscope.run") == 1
+        assert names.count("chunkscope.file") == 5
+
+    def test_no_double_instrumentation(self, project: Path) -> None:
+        """opentelemetry-instrument plus CHUNKSCOPE_OTEL=1: still one span per file."""
+        with GrpcReceiver() as receiver:
+            self._run(project, receiver, CHUNKSCOPE_OTEL="1")
+            assert receiver.received.wait_for(lambda r: "chunkscope.run" in r.span_names())
+            names = receiver.received.span_names()
+        assert names.count("chunkscope.file") == 5
+        assert names.count("chunkscope.parse") == 3
+
+    def test_entry_point_disabled(self, project: Path) -> None:
+        """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=chunkscope skips the entry point."""
+        with GrpcReceiver() as receiver:
+            self._run(project, receiver, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="chunkscope")
+            assert "chunkscope.file" not in receiver.received.span_names()

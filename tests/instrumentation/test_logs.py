@@ -1,0 +1,74 @@
+"""Logs: chunkscope's structlog events reach the logs pipeline with trace and span ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import chunkscope
+
+from .conftest import Telemetry
+
+
+class TestLogCorrelation:
+    def test_events_with_ids_of_the_run(self, telemetry: Telemetry, project: Path) -> None:
+        """run.started, file.skipped and run.summary carry the run span's trace and span ids."""
+        list(chunkscope.chunk_paths([project]))
+        (run,) = telemetry.by_name("chunkscope.run")
+        records = telemetry.logs()
+        bodies = [r.body for r in records]
+        assert bodies[0] == "run.started" and bodies[-1] == "run.summary"
+        assert bodies.count("file.skipped") == 2
+        for record in records:
+            assert record.trace_id == run.context.trace_id
+            assert record.span_id == run.context.span_id
+
+    def test_body_is_event_name_and_attributes_the_values(
+        self, telemetry: Telemetry, project: Path
+    ) -> None:
+        """The body is the event name; its key-values are attributes, with severity."""
+        list(chunkscope.chunk_paths([project]))
+        skipped = [r for r in telemetry.logs() if r.body == "file.skipped"]
+        assert {(r.attributes["path"], r.attributes["reason"]) for r in skipped} == {
+            ("data.bin", "binary"),
+            ("empty.py", "empty"),
+        }
+        assert all(r.severity_text == "INFO" for r in skipped)
+        summary = next(r for r in telemetry.logs() if r.body == "run.summary")
+        assert summary.attributes["files_chunked"] == 3
+
+    def test_errored_file_is_a_warning(self, telemetry: Telemetry, project: Path) -> None:
+        """file.errored is exported at WARN severity with the path and the error."""
+        from chunkscope import extractor
+
+        original = extractor.extract.__wrapped__
+
+        def boom(tree, source, path, options=None):  # type: ignore[no-untyped-def]
+            if path == "lib.go":
+                raise RuntimeError("extractor bug")
+            return original(tree, source, path, options)
+
+        extractor.extract.__wrapped__ = boom
+        try:
+            list(chunkscope.chunk_paths([project]))
+        finally:
+            extractor.extract.__wrapped__ = original
+        (errored,) = [r for r in telemetry.logs() if r.body == "file.errored"]
+        assert errored.severity_text == "WARN"
+        assert errored.attributes["path"] == "lib.go"
+        assert errored.attributes["error"] == "RuntimeError: extractor bug"
+        assert errored.trace_id == telemetry.by_name("chunkscope.run")[0].context.trace_id
+
+    def test_logs_stop_after_uninstrument(self, telemetry: Telemetry, project: Path) -> None:
+        """uninstrument() detaches the handler: nothing more reaches the logs pipeline."""
+        from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
+
+        ChunkscopeInstrumentor().uninstrument()
+        try:
+            list(chunkscope.chunk_paths([project]))
+            assert telemetry.logs() == []
+        finally:
+            ChunkscopeInstrumentor().instrument(
+                tracer_provider=telemetry.tracer_provider,
+                meter_provider=telemetry.meter_provider,
+                logger_provider=telemetry.logger_provider,
+            )

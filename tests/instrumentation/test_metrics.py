@@ -1,0 +1,153 @@
+"""Metrics: the issue-3 contract (names, kinds, units, attributes) and values for a known input."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics.export import Histogram, Sum
+
+import chunkscope
+
+from opentelemetry.instrumentation.chunkscope._metrics import DURATION_BUCKETS, SIZE_BUCKETS
+
+from .conftest import Telemetry
+
+CONTRACT = {
+    "chunkscope.parse.duration": (Histogram, "s"),
+    "chunkscope.extract.duration": (Histogram, "s"),
+    "chunkscope.file.duration": (Histogram, "s"),
+    "chunkscope.files": (Sum, "{file}"),
+    "chunkscope.bytes": (Sum, "By"),
+    "chunkscope.chunks": (Sum, "{chunk}"),
+    "chunkscope.chunk.size": (Histogram, "By"),
+    "chunkscope.files.active": (Sum, "{file}"),
+}
+
+
+def _points(metric: Any) -> dict[frozenset[tuple[str, Any]], Any]:
+    return {frozenset(p.attributes.items()): p for p in metric.data.data_points}
+
+
+def _key(**attrs: Any) -> frozenset[tuple[str, Any]]:
+    return frozenset((f"chunkscope.{k.replace('_', '.')}", v) for k, v in attrs.items())
+
+
+@pytest.fixture
+def run(telemetry: Telemetry, project: Path) -> list[chunkscope.FileResult]:
+    return list(chunkscope.chunk_paths([project]))
+
+
+class TestContract:
+    def test_names_kinds_units(self, telemetry: Telemetry, run: list[Any]) -> None:
+        """Exactly the eight instruments of the contract, with their kinds and units."""
+        metrics = telemetry.metrics()
+        assert set(metrics) == set(CONTRACT)
+        for name, (kind, unit) in CONTRACT.items():
+            assert isinstance(metrics[name].data, kind), name
+            assert metrics[name].unit == unit, name
+        for name in ("chunkscope.files", "chunkscope.bytes", "chunkscope.chunks"):
+            assert metrics[name].data.is_monotonic
+        assert not metrics["chunkscope.files.active"].data.is_monotonic
+
+    def test_bucket_boundaries(self, telemetry: Telemetry, run: list[Any]) -> None:
+        """Durations use sub-millisecond to seconds buckets; sizes use byte buckets."""
+        metrics = telemetry.metrics()
+        for name in ("chunkscope.parse.duration", "chunkscope.file.duration"):
+            for point in metrics[name].data.data_points:
+                assert tuple(point.explicit_bounds) == tuple(DURATION_BUCKETS)
+        for point in metrics["chunkscope.chunk.size"].data.data_points:
+            assert tuple(point.explicit_bounds) == tuple(SIZE_BUCKETS)
+
+
+class TestValues:
+    def test_files_by_outcome_and_reason(self, telemetry: Telemetry, run: list[Any]) -> None:
+        """chunkscope.files counts every file once, with language, outcome and skip reason."""
+        points = _points(telemetry.metrics()["chunkscope.files"])
+        assert {k: p.value for k, p in points.items()} == {
+            _key(language="python", outcome="chunked"): 2,
+            _key(language="go", outcome="chunked"): 1,
+            _key(outcome="skipped", skip_reason="binary"): 1,
+            _key(outcome="skipped", skip_reason="empty"): 1,
+        }
+
+    def test_bytes_and_chunks(self, telemetry: Telemetry, run: list[Any]) -> None:
+        """Bytes per language and chunks per kind equal what the results report."""
+        metrics = telemetry.metrics()
+        expected_bytes: Counter[str] = Counter()
+        expected_chunks: Counter[tuple[str, str]] = Counter()
+        for result in run:
+            if result.outcome == "chunked":
+                expected_bytes[result.language] += result.size
+            for chunk in result.chunks:
+                expected_chunks[(chunk.language, chunk.kind)] += 1
+        assert {k: p.value for k, p in _points(metrics["chunkscope.bytes"]).items()} == {
+            _key(language=lang): n for lang, n in expected_bytes.items()
+        }
+        assert {k: p.value for k, p in _points(metrics["chunkscope.chunks"]).items()} == {
+            _key(language=lang, chunk_kind=kind): n for (lang, kind), n in expected_chunks.items()
+        }
+        assert expected_chunks[("python", "method")] == 1  # the input has C.m
+
+    def test_durations(self, telemetry: Telemetry, run: list[Any]) -> None:
+        """One parse, extract and file observation per file, split by outcome."""
+        metrics = telemetry.metrics()
+        parse = {k: p.count for k, p in _points(metrics["chunkscope.parse.duration"]).items()}
+        assert parse == {
+            _key(language="python", outcome="ok"): 1,
+            _key(language="python", outcome="syntax_error"): 1,
+            _key(language="go", outcome="ok"): 1,
+        }
+        extract = {k: p.count for k, p in _points(metrics["chunkscope.extract.duration"]).items()}
+        assert extract == {_key(language="python"): 2, _key(language="go"): 1}
+        files = {k: p.count for k, p in _points(metrics["chunkscope.file.duration"]).items()}
+        assert files == {
+            _key(language="python", outcome="chunked"): 2,
+            _key(language="go", outcome="chunked"): 1,
+            _key(outcome="skipped"): 2,
+        }
+        for point in metrics["chunkscope.parse.duration"].data.data_points:
+            assert 0 < point.sum < 5
+
+    def test_chunk_size_is_mean_per_file(self, telemetry: Telemetry, run: list[Any]) -> None:
+        """chunkscope.chunk.size gets each chunked file's mean chunk size."""
+        points = _points(telemetry.metrics()["chunkscope.chunk.size"])
+        for language in ("python", "go"):
+            files = [r for r in run if r.language == language and r.chunks]
+            means = [
+                sum(c.end_byte - c.start_byte for c in r.chunks) / len(r.chunks) for r in files
+            ]
+            point = points[_key(language=language)]
+            assert point.count == len(files)
+            assert point.sum == pytest.approx(sum(means))
+
+    def test_exemplars_carry_trace_ids(self, telemetry: Telemetry, run: list[Any]) -> None:
+        """Duration exemplars point at the traces of the file spans."""
+        trace_ids = {s.context.trace_id for s in telemetry.by_name("chunkscope.file")}
+        points = telemetry.metrics()["chunkscope.file.duration"].data.data_points
+        exemplars = [e for p in points for e in p.exemplars]
+        assert exemplars
+        assert {e.trace_id for e in exemplars} <= trace_ids
+
+    def test_files_active_during_a_file(self, telemetry: Telemetry, project: Path) -> None:
+        """files.active is 1 while a file is being chunked and 0 afterwards."""
+        from chunkscope import extractor
+
+        seen: list[int] = []
+        original = extractor.extract.__wrapped__
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            active = _points(telemetry.metrics()["chunkscope.files.active"])
+            seen.append(active[frozenset()].value)
+            return original(*args, **kwargs)
+
+        extractor.extract.__wrapped__ = spy
+        try:
+            chunkscope.chunk_file(project / "a.py")
+        finally:
+            extractor.extract.__wrapped__ = original
+        assert seen == [1]
+        after = _points(telemetry.metrics()["chunkscope.files.active"])
+        assert after[frozenset()].value == 0

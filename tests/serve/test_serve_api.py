@@ -1,0 +1,281 @@
+"""The service's endpoints and every error code, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from serve_support import live_app, wait_until
+
+from chunkscope import chunk_source
+from chunkscope.serve import Limits, create_app
+from chunkscope.serve.schema import result_dict
+
+MAX_BODY = 64 * 1024
+MAX_FILE = 16 * 1024
+MAX_BATCH = 4
+PY = (
+    b'"""Doc."""\nimport os\n\n\nclass Greeter:\n    def hello(self):\n        return 1\n'
+    b"\n\ndef main():\n    Greeter().hello()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    limits = Limits(
+        workers=1,
+        max_queue=4,
+        max_body_bytes=MAX_BODY,
+        max_file_bytes=MAX_FILE,
+        max_batch_files=MAX_BATCH,
+    )
+    with live_app(create_app(limits, telemetry_on=False)) as base:
+        yield base
+
+
+def post_json(url: str, path: str, payload: Any) -> httpx.Response:
+    return httpx.post(f"{url}{path}", json=payload, timeout=30)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+def without_seconds(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "seconds"}
+
+
+class TestProbes:
+    def test_healthz_reports_the_process(self, url: str) -> None:
+        """/healthz answers 200 with the server's pid."""
+        r = httpx.get(f"{url}/healthz")
+        assert r.status_code == 200
+        assert r.json()["status"] == "ok"
+        assert isinstance(r.json()["pid"], int)
+
+    def test_readyz_reports_warm_workers_and_grammars(self, url: str) -> None:
+        """/readyz is 200 once the pool is warm and lists the loaded grammars."""
+        body = httpx.get(f"{url}/readyz").json()
+        assert body["ready"] is True
+        assert body["workers"] == 1
+        assert body["mode"] == "processes"
+        assert {"python", "go", "rust", "typescript"} <= set(body["languages"])
+
+    def test_metrics_is_404_with_telemetry_off(self, url: str) -> None:
+        """Without CHUNKSCOPE_OTEL there is no registry to expose, and the body says so."""
+        assert_error(httpx.get(f"{url}/metrics"), 404, "telemetry_off")
+
+
+class TestChunk:
+    def test_json_request_returns_the_chunks(self, url: str) -> None:
+        """A JSON request gets the same chunks the library produces."""
+        r = post_json(url, "/v1/chunk", {"path": "pkg/a.py", "content": PY.decode()})
+        assert r.status_code == 200
+        body = r.json()
+        assert body["outcome"] == "chunked"
+        assert [(c["kind"], c["name"]) for c in body["chunks"]] == [
+            ("code", None),
+            ("class", "Greeter"),
+            ("method", "hello"),
+            ("function", "main"),
+        ]
+        assert without_seconds(body) == without_seconds(result_dict(chunk_source(PY, "pkg/a.py")))
+
+    def test_raw_body_with_query_parameters(self, url: str) -> None:
+        """The raw file as the body, path and language as query parameters."""
+        r = httpx.post(
+            f"{url}/v1/chunk",
+            params={"path": "main.txt", "language": "golang"},
+            content=b"package main\n\nfunc main() {}\n",
+        )
+        assert r.status_code == 200
+        body = r.json()
+        assert body["language"] == "go"
+        assert [c["name"] for c in body["chunks"] if c["kind"] == "function"] == ["main"]
+
+    def test_language_detected_from_the_path(self, url: str) -> None:
+        """Without a language the path's extension decides, as in the CLI."""
+        r = httpx.post(f"{url}/v1/chunk", params={"path": "lib.rs"}, content=b"fn x() {}\n")
+        assert r.json()["language"] == "rust"
+
+    def test_chunk_options_are_honoured(self, url: str) -> None:
+        """max_lines splits a long function into parts."""
+        source = "def f():\n" + "".join(f"    x{i} = {i}\n" for i in range(30))
+        r = post_json(url, "/v1/chunk", {"path": "f.py", "content": source, "max_lines": 10})
+        parts = [c for c in r.json()["chunks"] if c["name"] == "f"]
+        assert len(parts) > 1
+        assert all(c["end_line"] - c["start_line"] < 10 for c in parts)
+
+
+class TestBadContentBehavesAsTheCli:
+    """Binary, invalid UTF-8, oversize and pathological input: 200 with the CLI's outcome."""
+
+    def test_binary_is_skipped(self, url: str) -> None:
+        """A NUL byte means binary: skipped with reason, never an error status."""
+        r = post_json(url, "/v1/chunk", {"path": "a.py", "content": "x = 1\u0000\u0001"})
+        assert r.status_code == 200
+        assert (r.json()["outcome"], r.json()["reason"]) == ("skipped", "binary")
+
+    def test_base64_binary_is_skipped(self, url: str) -> None:
+        """content_base64 carries arbitrary bytes; an ELF header is skipped as binary."""
+        blob = base64.b64encode(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256))).decode()
+        r = post_json(url, "/v1/chunk", {"path": "a.py", "content_base64": blob})
+        assert (r.json()["outcome"], r.json()["reason"]) == ("skipped", "binary")
+
+    def test_invalid_utf8_raw_body_is_chunked_like_the_cli(self, url: str) -> None:
+        """Invalid UTF-8 bytes are chunked (with replacement characters), as from disk."""
+        source = b"def f():\n    return '\xff\xfe\xc3'\n"
+        r = httpx.post(f"{url}/v1/chunk", params={"path": "bad.py"}, content=source)
+        assert r.status_code == 200
+        assert without_seconds(r.json()) == without_seconds(
+            result_dict(chunk_source(source, "bad.py"))
+        )
+        assert "\ufffd" in r.json()["chunks"][0]["text"]
+
+    def test_lone_surrogate_in_json_content(self, url: str) -> None:
+        """An escaped lone surrogate becomes invalid UTF-8 bytes and is chunked, not a 500."""
+        r = httpx.post(
+            f"{url}/v1/chunk",
+            headers={"content-type": "application/json"},
+            content=b'{"path": "s.py", "content": "def f():\\n    return \\"\\udcff\\"\\n"}',
+        )
+        assert r.status_code == 200
+        assert r.json()["outcome"] == "chunked"
+
+    def test_deep_nesting_is_chunked(self, url: str) -> None:
+        """Ten thousand nested brackets parse and extract without recursion errors."""
+        source = "x = " + "[" * 5000 + "]" * 5000 + "\n"
+        r = post_json(url, "/v1/chunk", {"path": "deep.py", "content": source})
+        assert r.status_code == 200
+        assert r.json()["outcome"] == "chunked"
+
+    def test_file_over_max_file_bytes_is_skipped(self, url: str) -> None:
+        """A file over --max-file-bytes but under the body limit is skipped as too_large."""
+        source = "x = 1\n" * (MAX_FILE // 6 + 10)
+        r = post_json(url, "/v1/chunk", {"path": "big.py", "content": source})
+        assert (r.json()["outcome"], r.json()["reason"]) == ("skipped", "too_large")
+
+    def test_empty_file_is_skipped(self, url: str) -> None:
+        """No bytes, nothing to chunk: skipped as empty."""
+        r = httpx.post(f"{url}/v1/chunk", params={"path": "e.py"}, content=b"")
+        assert (r.json()["outcome"], r.json()["reason"]) == ("skipped", "empty")
+
+
+class TestErrors:
+    def test_invalid_json_is_400(self, url: str) -> None:
+        """A body that is not JSON under a JSON content type is a 400 with a JSON body."""
+        r = httpx.post(
+            f"{url}/v1/chunk", content=b"{nope", headers={"content-type": "application/json"}
+        )
+        assert_error(r, 400, "invalid_json")
+
+    def test_json_without_content_is_400(self, url: str) -> None:
+        """A JSON object without content is an invalid request."""
+        assert_error(post_json(url, "/v1/chunk", {"path": "a.py"}), 400, "invalid_request")
+
+    def test_non_integer_option_is_400(self, url: str) -> None:
+        """Options are validated, not passed through."""
+        r = post_json(url, "/v1/chunk", {"path": "a.py", "content": "x", "max_lines": "ten"})
+        assert_error(r, 400, "invalid_request")
+
+    def test_unknown_language_name_is_422(self, url: str) -> None:
+        """A language nobody knows is 422, for JSON and raw requests alike."""
+        r = post_json(url, "/v1/chunk", {"path": "a.cob", "language": "cobol", "content": "x"})
+        assert_error(r, 422, "unknown_language")
+        r = httpx.post(f"{url}/v1/chunk", params={"language": "cobol"}, content=b"x")
+        assert_error(r, 422, "unknown_language")
+
+    def test_undetectable_language_is_422(self, url: str) -> None:
+        """No language and a path that reveals none: 422 for a single file."""
+        r = post_json(url, "/v1/chunk", {"path": "notes.txt", "content": "hello"})
+        assert_error(r, 422, "unknown_language")
+
+    def test_declared_oversize_body_is_413(self, url: str) -> None:
+        """A Content-Length over the limit is refused before the body is read."""
+        r = httpx.post(f"{url}/v1/chunk", params={"path": "a.py"}, content=b"#" * (MAX_BODY + 1))
+        assert_error(r, 413, "body_too_large")
+
+    def test_streamed_oversize_body_is_413(self, url: str) -> None:
+        """A chunked upload without Content-Length is cut off once it passes the limit."""
+
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(MAX_BODY // 4096 + 2):
+                yield b"#" * 4096
+
+        async def send() -> httpx.Response:
+            async with httpx.AsyncClient() as client:
+                return await client.post(f"{url}/v1/chunk", params={"path": "a.py"}, content=body())
+
+        import asyncio
+
+        r = asyncio.run(send())
+        assert "content-length" not in r.request.headers
+        assert_error(r, 413, "body_too_large")
+
+    def test_unknown_route_is_404_json(self, url: str) -> None:
+        """Routes that do not exist answer 404 with a JSON body."""
+        r = httpx.post(f"{url}/v1/nothing", content=b"")
+        assert r.status_code == 404
+        assert r.json()
+
+
+class TestBatch:
+    def test_batch_returns_results_in_order(self, url: str) -> None:
+        """Each file gets a result, in request order; an undetectable one is skipped."""
+        files = [
+            {"path": "a.py", "content": "def a():\n    pass\n"},
+            {"path": "b.js", "content": "function b() {}\n"},
+            {"path": "README", "content": "plain text"},
+        ]
+        r = post_json(url, "/v1/chunk/batch", {"files": files})
+        assert r.status_code == 200
+        results = r.json()["results"]
+        assert [x["path"] for x in results] == ["a.py", "b.js", "README"]
+        assert [x["outcome"] for x in results] == ["chunked", "chunked", "skipped"]
+        assert results[2]["reason"] == "unknown_language"
+        assert [c["name"] for c in results[1]["chunks"]] == ["b"]
+
+    def test_batch_with_unknown_language_name_is_422(self, url: str) -> None:
+        """Naming a language that does not exist fails the request, naming the file."""
+        files = [
+            {"path": "a.py", "content": "x"},
+            {"path": "b", "language": "klingon", "content": "x"},
+        ]
+        r = post_json(url, "/v1/chunk/batch", {"files": files})
+        assert_error(r, 422, "unknown_language")
+        assert "files[1]" in r.json()["error"]["message"]
+
+    def test_batch_over_file_limit_is_413(self, url: str) -> None:
+        """More files than --max-batch-files is refused as too large."""
+        files = [{"path": f"{i}.py", "content": "x = 1"} for i in range(MAX_BATCH + 1)]
+        assert_error(post_json(url, "/v1/chunk/batch", {"files": files}), 413, "too_many_files")
+
+    def test_batch_without_files_list_is_400(self, url: str) -> None:
+        """The batch body must be an object with a files list."""
+        assert_error(post_json(url, "/v1/chunk/batch", [1, 2]), 400, "invalid_request")
+
+
+def test_timeout_is_504_and_the_slot_comes_back(large_sources: list[tuple[str, bytes]]) -> None:
+    """A request over the per-request timeout gets 504; its slot frees when the worker does."""
+    name, source = max(large_sources, key=lambda item: len(item[1]))
+    big = source * (1_500_000 // len(source) + 1)
+    limits = Limits(workers=1, max_queue=1, request_timeout_seconds=0.05)
+    with live_app(create_app(limits, telemetry_on=False)) as base:
+        r = httpx.post(f"{base}/v1/chunk", params={"path": name}, content=big, timeout=60)
+        assert_error(r, 504, "timeout")
+
+        def idle() -> bool:
+            return httpx.get(f"{base}/readyz").json()["in_flight"] == 0
+
+        wait_until(idle, 60, "the timed-out request's worker to finish")
+        small = httpx.post(f"{base}/v1/chunk", params={"path": "x.py"}, content=b"x = 1\n")
+        assert small.status_code in (200, 504)
+        assert json.loads(small.content)
