@@ -66,15 +66,15 @@ def start_sink(port: int) -> Any:
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
     class Traces(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC naming)
+        def Export(self, request: Any, context: Any) -> Any:
             return trace_service_pb2.ExportTraceServiceResponse()
 
     class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-        def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+        def Export(self, request: Any, context: Any) -> Any:
             return metrics_service_pb2.ExportMetricsServiceResponse()
 
     class Logs(logs_service_pb2_grpc.LogsServiceServicer):
-        def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+        def Export(self, request: Any, context: Any) -> Any:
             return logs_service_pb2.ExportLogsServiceResponse()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
@@ -98,7 +98,10 @@ def _spawn(mode: str, folder: str, port: int, interval_ms: int) -> subprocess.Po
         )
     return subprocess.Popen(
         [sys.executable, "-c", _WORKER, mode, folder],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -155,24 +158,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=sysconfig.get_paths()["stdlib"])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--interval-ms", type=int, default=10000,
-                        help="OTEL_METRIC_EXPORT_INTERVAL for the 'on' worker")
+    parser.add_argument(
+        "--interval-ms",
+        type=int,
+        default=10000,
+        help="OTEL_METRIC_EXPORT_INTERVAL for the 'on' worker",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(args.folder, args.repeat, args.interval_ms)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{report['folder']}: {report['files']} files, {report['megabytes']} MB, "
-          f"{report['repeat']} interleaved rounds")
+    print(
+        f"{report['folder']}: {report['files']} files, {report['megabytes']} MB, "
+        f"{report['repeat']} interleaved rounds"
+    )
     for mode, rate in report["median_mb_per_s"].items():
         print(f"  {mode:9s} {rate:8.3f} MB/s  (median {report['median_seconds'][mode]} s)")
     print(f"  overhead on vs off:        {report['overhead_on_vs_off_pct']:+.2f} %")
     print(f"  overhead off vs pristine:  {report['overhead_off_vs_pristine_pct']:+.2f} %")
-    print(f"  CPU time (all threads) on vs off:       "
-          f"{report['cpu_overhead_on_vs_off_pct']:+.2f} %")
-    print(f"  CPU time (all threads) off vs pristine: "
-          f"{report['cpu_overhead_off_vs_pristine_pct']:+.2f} %")
+    print(
+        f"  CPU time (all threads) on vs off:       {report['cpu_overhead_on_vs_off_pct']:+.2f} %"
+    )
+    print(
+        f"  CPU time (all threads) off vs pristine: "
+        f"{report['cpu_overhead_off_vs_pristine_pct']:+.2f} %"
+    )
     return 0
 
 

@@ -19,6 +19,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# CI may run with a bare environment; Go needs HOME for its module and build caches.
+[[ -n "${HOME:-}" ]] || export HOME="$(getent passwd "$(id -u)" | cut -d: -f6)"
 CACHE="${CHUNKSCOPE_BIN_CACHE:-$HOME/.cache/chunkscope/bin}"
 BUILD_DIR="${CHUNKSCOPE_BUILD_DIR:-$CACHE/.build}"
 

@@ -134,13 +134,14 @@ def create_app(
     """
     resolved = (limits or Limits()).resolved()
     enabled = telemetry.enabled() if telemetry_on is None else telemetry_on
+    # The reader goes on before any instrument records: a reader added later misses them.
+    reader = telemetry.attach_prometheus(meter_provider) if enabled else None
     metrics = telemetry.pool_metrics(meter_provider) if enabled else None
     pool = ChunkPool(resolved, threads=threads, metrics=metrics)
     log = get_logger()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        reader = telemetry.attach_prometheus(meter_provider) if enabled else None
         await pool.start()
         log.info(
             "serve.ready",

@@ -15,7 +15,7 @@ capacity always counts real work.
     ticket = pool.admit()
     if ticket is None: ...  # 429
     with ticket:
-        parts = await pool.run(ticket, files, options, carrier)
+        done = await pool.run(ticket, files, options, carrier)  # [(json_bytes, stash), ...]
 """
 
 from __future__ import annotations
@@ -55,27 +55,33 @@ def _warm() -> int:
     return os.getpid()
 
 
+Measured = tuple[FileResult, tuple[tuple[str, int], ...]]
+"""A chunk-less copy of a result (its ``extra`` holding the instrumentation's stash) and
+the (kind, size) of each chunk: all that recording the file's metrics needs."""
+
+
 def chunk_task(
     files: list[FileRequest], options: ChunkOptions, carrier: dict[str, str] | None
-) -> list[tuple[bytes, FileResult | None]]:
+) -> list[tuple[bytes, Measured | None]]:
     """Runs in a worker: chunk each file under the request's trace context, encode to JSON.
 
-    Next to each file's JSON goes, when the instrumentation left measurements in
-    ``FileResult.extra`` (it does in workers: only the server process owns a meter), a copy
-    of the result without chunk text, so the server can record them (``telemetry.replay``).
+    When the instrumentation left measurements in ``FileResult.extra`` (it does in workers:
+    only the server process owns a meter), a compact ``Measured`` goes back beside the
+    JSON so the server records them (``telemetry.replay``); shipping the chunks themselves
+    would cost more than the chunking's telemetry.
     """
     from chunkscope import pipeline  # late lookup: the instrumentation may wrap these
 
-    out: list[tuple[bytes, FileResult | None]] = []
+    out: list[tuple[bytes, Measured | None]] = []
     with pipeline._attached(carrier):
         for f in files:
             result = pipeline.chunk_source(f.content, f.path, f.language, options)
-            out.append((encode_result(result), _without_text(result) if result.extra else None))
+            measured: Measured | None = None
+            if result.extra:
+                shapes = tuple((c.kind, c.end_byte - c.start_byte) for c in result.chunks)
+                measured = (replace(result, chunks=()), shapes)
+            out.append((encode_result(result), measured))
     return out
-
-
-def _without_text(result: FileResult) -> FileResult:
-    return replace(result, chunks=tuple(replace(c, text="") for c in result.chunks))
 
 
 class Ticket:
@@ -184,7 +190,7 @@ class ChunkPool:
         files: list[FileRequest],
         options: ChunkOptions,
         carrier: dict[str, str] | None,
-    ) -> list[tuple[bytes, FileResult | None]]:
+    ) -> list[tuple[bytes, Measured | None]]:
         """Chunk ``files`` in a worker; cancelling the caller never cancels running work."""
         assert self._running is not None and self._executor is not None
         self.queued += 1

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from typing import Any
 
 from chunkscope.logs import get_logger
-from chunkscope.serve.pool import PoolMetrics
+from chunkscope.serve.pool import Measured, PoolMetrics
 
 _log = get_logger()
 
@@ -104,7 +105,18 @@ def _stable_http_semconv() -> None:
     Stability._initialize()
 
 
-def replay(results: list[Any], meter_provider: Any = None) -> None:
+class _Shape:
+    """What the recorder reads of a chunk: its kind and byte span."""
+
+    __slots__ = ("end_byte", "kind", "start_byte")
+
+    def __init__(self, kind: str, size: int) -> None:
+        self.kind = kind
+        self.start_byte = 0
+        self.end_byte = size
+
+
+def replay(measured: list[Measured], meter_provider: Any = None) -> None:
     """Record here the chunker measurements workers carried back in ``FileResult.extra``.
 
     Workers configure no meter (one writer per counter: the server process), so the
@@ -123,10 +135,13 @@ def replay(results: list[Any], meter_provider: Any = None) -> None:
             inst.__name__, inst.__version__, meter_provider, schema_url=inst._SCHEMA_URL
         )
         owner = SimpleNamespace(recorder=inst._recorder(meter))
-        for result in results:
-            stash = result.extra.pop(_wrappers.STASH_KEY, None)
-            if stash is not None:
-                _wrappers._Telemetry._replay(owner, result, stash)  # type: ignore[arg-type]
+        for view, shapes in measured:
+            stash = view.extra.pop(_wrappers.STASH_KEY, None)
+            if stash is None:
+                continue
+            chunks = tuple(_Shape(kind, size) for kind, size in shapes)
+            result = replace(view, chunks=chunks)  # type: ignore[arg-type]
+            _wrappers._Telemetry._replay(owner, result, stash)  # type: ignore[arg-type]
     except Exception as exc:  # telemetry never breaks a response
         _log.warning("serve.replay_failed", error=f"{type(exc).__name__}: {exc}")
 

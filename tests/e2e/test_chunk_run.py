@@ -11,13 +11,15 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_stack import Collector, Stack, http_get, wait_until
+from e2e_stack import Collector, Process, Stack, free_port, http_get, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +95,11 @@ def write_corpus(root: Path) -> Path:
 
 
 def run_chunkscope(
-    corpus: Path, out: Path, collector: Collector | None, service: str, **popen: Any
+    corpus: Path,
+    out: Path,
+    collector: Collector | None,
+    service: str,
+    extra: list[str] | None = None,
 ) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CHUNKSCOPE_"))}
     if collector is not None:
@@ -116,9 +122,10 @@ def run_chunkscope(
         str(out / "chunks.jsonl"),
         "--report",
         str(out / "report.json"),
+        *(extra or []),
     ]
     return subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -137,6 +144,38 @@ def run(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     result = finish(run_chunkscope(corpus, base, stack.collector, service), base, service)
     assert result.returncode == 0, result.stderr
     return result
+
+
+@pytest.fixture(scope="module")
+def served(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``chunkscope serve`` with telemetry on, having answered a few chunk requests, so the
+    service panels and rules of the dashboards have data too. Yields its service name."""
+    port = free_port()
+    service = f"chunkscope-serve-e2e-{secrets.token_hex(4)}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CHUNKSCOPE_"))}
+    env.update(
+        CHUNKSCOPE_OTEL="1",
+        OTEL_SERVICE_NAME=service,
+        OTEL_EXPORTER_OTLP_ENDPOINT=stack.collector.otlp_grpc,
+        OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+        OTEL_METRIC_EXPORT_INTERVAL="500",
+    )
+    args = [sys.executable, "-m", "chunkscope", "serve", "--port", str(port)]
+    proc = Process("chunkscope-serve", args, env, tmp_path_factory.mktemp("serve") / "serve.log")
+    proc.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        proc.wait_ready(f"{base}/readyz")
+        for i in range(5):
+            body = json.dumps({"path": f"m{i}.py", "content": SOURCES["app/util.py"]}).encode()
+            req = urllib.request.Request(
+                f"{base}/v1/chunk", data=body, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                assert resp.status == 200
+        yield service
+    finally:
+        proc.stop()
 
 
 def tags(span_or_process: dict[str, Any]) -> dict[str, Any]:
@@ -283,7 +322,7 @@ def test_no_source_text_leaves_the_process(stack: Stack, run: Run) -> None:
     assert CANARY not in json.dumps(series)
 
 
-def test_every_dashboard_and_rule_query_returns_data(stack: Stack, run: Run) -> None:
+def test_every_dashboard_and_rule_query_returns_data(stack: Stack, run: Run, served: str) -> None:
     """Each PromQL expression in the generated dashboards and rules has data to show after a
     real run (Grafana's variables substituted as with "All" selected)."""
     from chunkscope_dashboards.queries import all_promql, runnable
@@ -292,17 +331,21 @@ def test_every_dashboard_and_rule_query_returns_data(stack: Stack, run: Run) -> 
     queries = all_promql()
     assert queries
 
-    def empty() -> list[str]:
-        return [
-            f"{where}: {expr}"
-            for where, expr in queries
-            if not stack.prometheus.query(runnable(expr))
-        ]
+    def failing() -> list[str]:
+        """Queries that return nothing, or that Prometheus refuses to evaluate."""
+        out = []
+        for where, expr in queries:
+            try:
+                if not stack.prometheus.query(runnable(expr)):
+                    out.append(f"no data  {where}: {expr}")
+            except AssertionError as err:
+                out.append(f"error    {where}: {expr}\n         {err}")
+        return out
 
     try:
-        wait_until(lambda: not empty(), 90, "every dashboard query to return data", interval=2)
+        wait_until(lambda: not failing(), 90, "every dashboard query to return data", interval=2)
     except AssertionError:
-        raise AssertionError("queries without data:\n" + "\n".join(empty())) from None
+        raise AssertionError("queries failing:\n" + "\n".join(failing())) from None
 
 
 def test_run_completes_when_the_collector_dies_mid_run(
@@ -341,3 +384,16 @@ def test_run_completes_when_the_collector_dies_mid_run(
     assert killed.returncode == baseline.returncode
     assert killed.report["chunks"] == baseline.report["chunks"]
     assert killed.report["files"] == baseline.report["files"]
+
+
+def test_worker_processes_join_the_run_trace(stack: Stack, tmp_path: Path) -> None:
+    """With ``--jobs 2`` the file spans made in worker processes land in the run's one trace."""
+    corpus = write_corpus(tmp_path / "corpus")
+    service = f"chunkscope-e2e-jobs-{secrets.token_hex(4)}"
+    proc = run_chunkscope(corpus, tmp_path, stack.collector, service, extra=["--jobs", "2"])
+    result = finish(proc, tmp_path, service)
+    assert result.returncode == 0, result.stderr
+    trace = the_trace(stack, result)
+    files = [s for s in trace["spans"] if s["operationName"] == "chunkscope.file"]
+    chunked = {tags(s).get("code.file.path") for s in files}
+    assert {"app/main.py", "svc/server.go", "core/src/lib.rs", "web/app.js"} <= chunked

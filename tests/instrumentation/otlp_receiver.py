@@ -113,7 +113,7 @@ class GrpcReceiver:
 
         def servicer(base: type, signal: str) -> Any:
             class Servicer(base):  # type: ignore[misc, valid-type]
-                def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+                def Export(self, request: Any, context: Any) -> Any:
                     received.add(signal, request, request.SerializeToString())
                     return _RESPONSES[signal]()
 
@@ -147,7 +147,7 @@ class HttpReceiver:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 signal = self.path.rsplit("/", 1)[-1]
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 encoding = self.headers.get("Content-Encoding", "")

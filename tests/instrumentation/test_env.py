@@ -45,22 +45,32 @@ class TestSwitch:
     @pytest.mark.parametrize("value", ["1", "true", "YES", "on"])
     def test_true_values_instrument(self, project: Path, value: str) -> None:
         """1, true, yes and on (any case) instrument on import."""
-        found = _probe(project, CHUNKSCOPE_OTEL=value, OTEL_TRACES_EXPORTER="none",
-                       OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none")
+        found = _probe(
+            project,
+            CHUNKSCOPE_OTEL=value,
+            OTEL_TRACES_EXPORTER="none",
+            OTEL_METRICS_EXPORTER="none",
+            OTEL_LOGS_EXPORTER="none",
+        )
         assert found["wrapped"] is True and found["code"] == 0
 
     def test_sdk_disabled_wins(self, project: Path) -> None:
-        """OTEL_SDK_DISABLED=true: not instrumented and nothing sent, even with CHUNKSCOPE_OTEL=1."""
+        """OTEL_SDK_DISABLED=true beats CHUNKSCOPE_OTEL=1: not instrumented, nothing sent."""
         with GrpcReceiver() as receiver:
-            found = _probe(project, CHUNKSCOPE_OTEL="1", OTEL_SDK_DISABLED="true",
-                           OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+            found = _probe(
+                project,
+                CHUNKSCOPE_OTEL="1",
+                OTEL_SDK_DISABLED="true",
+                OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+            )
             assert found["wrapped"] is False
             assert receiver.received.raw == []
 
     def test_disabled_instrumentations(self, project: Path) -> None:
         """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=chunkscope turns it off."""
-        found = _probe(project, CHUNKSCOPE_OTEL="1",
-                       OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="flask, chunkscope")
+        found = _probe(
+            project, CHUNKSCOPE_OTEL="1", OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="flask, chunkscope"
+        )
         assert found["wrapped"] is False
 
 
@@ -89,8 +99,10 @@ print(json.dumps({
 class TestApplicationProviders:
     def test_application_provider_is_kept(self) -> None:
         """An application's own tracer provider is used, not replaced; other signals get set up."""
-        done = run_python(_APP, clean_env(CHUNKSCOPE_OTEL="1", OTEL_METRICS_EXPORTER="none",
-                                          OTEL_LOGS_EXPORTER="none"))
+        done = run_python(
+            _APP,
+            clean_env(CHUNKSCOPE_OTEL="1", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none"),
+        )
         assert done.returncode == 0, done.stderr
         found = json.loads(done.stdout.strip().splitlines()[-1])
         assert found == {
@@ -106,8 +118,12 @@ class TestZeroCode:
         assert tool is not None, "opentelemetry-distro is not installed"
         done = run_cli(
             ["chunk", "-q", str(project)],
-            clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_SERVICE_NAME="zc",
-                      OTEL_METRICS_EXPORTER="none", **env),
+            clean_env(
+                OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+                OTEL_SERVICE_NAME="zc",
+                OTEL_METRICS_EXPORTER="none",
+                **env,
+            ),
             prefix=[tool],
         )
         assert done.returncode == 0, done.stderr
@@ -135,3 +151,9 @@ class TestZeroCode:
         with GrpcReceiver() as receiver:
             self._run(project, receiver, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="chunkscope")
             assert "chunkscope.file" not in receiver.received.span_names()
+
+    def test_entry_point_sdk_disabled(self, project: Path) -> None:
+        """OTEL_SDK_DISABLED=true under opentelemetry-instrument: nothing is sent."""
+        with GrpcReceiver() as receiver:
+            self._run(project, receiver, OTEL_SDK_DISABLED="true", CHUNKSCOPE_OTEL="1")
+            assert receiver.received.raw == []

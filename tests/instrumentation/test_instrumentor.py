@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import wrapt
+from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -16,8 +17,6 @@ from opentelemetry.trace import NoOpTracerProvider
 
 import chunkscope
 from chunkscope import extractor, parser, pipeline
-
-from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
 
 from .conftest import Telemetry
 
@@ -148,9 +147,7 @@ class TestSafety:
 
 class TestPathModes:
     @pytest.mark.parametrize("mode", ["hash", "none"])
-    def test_path_mode(
-        self, mode: str, project: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_path_mode(self, mode: str, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """CHUNKSCOPE_OTEL_PATHS=hash shows a digest, =none leaves the path out."""
         monkeypatch.setenv("CHUNKSCOPE_OTEL_PATHS", mode)
         exporter = InMemorySpanExporter()

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.instrumentation.chunkscope._metrics import DURATION_BUCKETS, SIZE_BUCKETS
 from opentelemetry.sdk.metrics.export import Histogram, Sum
 
 import chunkscope
-
-from opentelemetry.instrumentation.chunkscope._metrics import DURATION_BUCKETS, SIZE_BUCKETS
 
 from .conftest import Telemetry
 

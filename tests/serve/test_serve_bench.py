@@ -13,7 +13,7 @@ import pytest
 from serve_support import ServeProcess
 
 from chunkscope.baseline import Tolerances, compare, document
-from chunkscope.loadtest import SCENARIOS, percentile, rss_verdict
+from chunkscope.loadtest import SCENARIOS, SourceFile, _request, percentile, rss_verdict
 
 CLI = "import sys; from chunkscope.cli import main; sys.exit(main())"
 
@@ -140,7 +140,37 @@ def test_compare_only_judges_shared_figures() -> None:
     assert compare(base, current, Tolerances(5, 10, "test")) == []
 
 
+def test_load_reports_become_comparable_figures() -> None:
+    """Each load scenario contributes req/s and MB/s (higher is better) and p95 (lower)."""
+    report = {
+        "overall": {
+            "requests_per_second": 90.0,
+            "mb_per_second": 1.5,
+            "latency_seconds": {"p95": 0.12},
+        }
+    }
+    metrics = document(None, {"basic": report})["metrics"]
+    assert metrics == {
+        "load.basic.requests_per_second": {"value": 90.0, "better": "higher"},
+        "load.basic.mb_per_second": {"value": 1.5, "better": "higher"},
+        "load.basic.p95_seconds": {"value": 0.12, "better": "lower"},
+    }
+    slower = json.loads(json.dumps(document(None, {"basic": report})))
+    slower["metrics"]["load.basic.p95_seconds"]["value"] = 0.2
+    rows = compare(document(None, {"basic": report}), slower, Tolerances(5, 10, "test"))
+    assert [r.name for r in rows if r.regressed] == ["load.basic.p95_seconds"]
+
+
 class TestLoadtestHelpers:
+    def test_json_mode_sends_the_api_json_body(self) -> None:
+        """--mode json posts {path, language, content}; raw mode posts the bytes."""
+        file = SourceFile("pkg/a.py", "python", b"x = 1\n")
+        path, params, body, headers = _request(file, "json")
+        assert (path, params, headers["content-type"]) == ("/v1/chunk", {}, "application/json")
+        assert json.loads(body) == {"path": "pkg/a.py", "language": "python", "content": "x = 1\n"}
+        path, params, body, _ = _request(file, "raw")
+        assert (params, body) == ({"path": "pkg/a.py", "language": "python"}, b"x = 1\n")
+
     def test_percentile_is_nearest_rank(self) -> None:
         """p50 of 1..10 is 5, p95 is 10, nothing is 0."""
         values = [float(v) for v in range(1, 11)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from serve_support import ServeProcess, wait_until
+from serve_support import ServeProcess, is_ready, wait_until
 
 from chunkscope.serve.limits import Limits
 from chunkscope.serve.pool import ChunkPool
@@ -158,3 +158,38 @@ def test_serve_rejects_bad_flags(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "must be 0 or more" in proc.stderr
+
+
+def test_a_dead_worker_costs_one_request_not_the_service(
+    serve_process: Callable[..., ServeProcess], large_sources: list[tuple[str, bytes]]
+) -> None:
+    """A worker killed mid-request: that request gets 503 worker_lost, the next one 200."""
+    server = serve_process("--workers", "1", "--max-file-bytes", "8000000")
+    name, source = max(large_sources, key=lambda item: len(item[1]))
+    big = source * (6_000_000 // len(source))
+
+    def workers() -> list[psutil.Process]:
+        children = psutil.Process(server.proc.pid).children(recursive=True)
+        return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+
+    async def scenario() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+            request = asyncio.create_task(
+                client.post("/v1/chunk", params={"path": name}, content=big)
+            )
+
+            def admitted() -> bool:
+                return httpx.get(f"{server.url}/readyz").json()["in_flight"] == 1
+
+            await asyncio.to_thread(wait_until, admitted, 60, "the request to be admitted")
+            (worker,) = workers()
+            worker.kill()
+            return await request
+
+    response = asyncio.run(scenario())
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "worker_lost"
+    assert "retry-after" in response.headers
+    wait_until(lambda: is_ready(server.url), 60, "the rebuilt pool")
+    again = httpx.post(f"{server.url}/v1/chunk", params={"path": "x.py"}, content=b"x = 1\n")
+    assert again.status_code == 200

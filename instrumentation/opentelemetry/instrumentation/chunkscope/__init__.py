@@ -39,12 +39,11 @@ import weakref
 from collections.abc import Collection
 from typing import Any, ClassVar
 
+from opentelemetry.instrumentation.chunkscope.package import _instruments
+from opentelemetry.instrumentation.chunkscope.version import __version__
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
-
-from opentelemetry.instrumentation.chunkscope.package import _instruments
-from opentelemetry.instrumentation.chunkscope.version import __version__
 
 __all__ = ["ChunkscopeInstrumentor", "__version__"]
 
@@ -77,7 +76,10 @@ class ChunkscopeInstrumentor(BaseInstrumentor):
 
     def _instrument(self, **kwargs: Any) -> None:
         from opentelemetry import metrics, trace
+        from opentelemetry.instrumentation.chunkscope._bootstrap import sdk_disabled
 
+        if sdk_disabled():  # OTEL_SDK_DISABLED=true wins: not even the wrappers' cost
+            return
         ChunkscopeInstrumentor._busy = True  # importing chunkscope must not re-enter here
         try:
             import chunkscope

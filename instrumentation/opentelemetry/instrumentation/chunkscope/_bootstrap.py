@@ -10,9 +10,9 @@ whose provider the application has not set: an application's providers are never
 Differences from ``opentelemetry-instrument``, on purpose: exporters default to ``otlp``
 (localhost:4317) when ``OTEL_*_EXPORTER`` is unset, ``service.name`` defaults to
 ``chunkscope``, histogram Views pin chunkscope's buckets, and the three signals shut down
-in parallel within one deadline. In ``--jobs`` workers only traces and logs are configured
-(their measurements travel back to the parent with each result), without the Prometheus
-endpoint or process metrics.
+in parallel within one deadline. In multiprocessing children (``--jobs`` workers, a
+server's worker processes) the Prometheus endpoint stays in the main process, and telemetry
+is flushed by a ``multiprocessing.util.Finalize`` since children skip ``atexit``.
 """
 
 from __future__ import annotations
@@ -78,8 +78,9 @@ def autoinstrument() -> None:
         configure_sdk()
         instrumentor.instrument()
     except Exception as exc:
-        _log.warning("chunkscope telemetry is off, it could not start: %s: %s",
-                     type(exc).__name__, exc)
+        _log.warning(
+            "chunkscope telemetry is off, it could not start: %s: %s", type(exc).__name__, exc
+        )
 
 
 def _resource_attributes() -> dict[str, str]:
@@ -112,6 +113,7 @@ def configure_sdk() -> list[Any]:
     """Set up the providers the application has not set; return the ones created here."""
     from opentelemetry import metrics, trace
     from opentelemetry._logs import get_logger_provider
+    from opentelemetry.instrumentation.chunkscope import _safety, _shutdown
     from opentelemetry.sdk._configuration import (
         _get_id_generator,
         _get_sampler,
@@ -123,15 +125,13 @@ def configure_sdk() -> list[Any]:
     )
     from opentelemetry.sdk.resources import Resource
 
-    from opentelemetry.instrumentation.chunkscope import _safety, _shutdown
-
     worker = in_worker()
     want_traces = _unset(trace.get_tracer_provider())
-    want_metrics = _unset(metrics.get_meter_provider()) and not worker
+    want_metrics = _unset(metrics.get_meter_provider())
     want_logs = _unset(get_logger_provider())
     if not (want_traces or want_metrics or want_logs):
         return []
-    _safety.install_export_filter(announce=not worker)
+    _safety.install_export_filter()
     resource = Resource.create(_resource_attributes())
     spans, readers, logs = _import_exporters(
         _exporter_names("traces") if want_traces else [],
@@ -141,14 +141,14 @@ def configure_sdk() -> list[Any]:
     created: list[Any] = []
     if want_traces:
         _init_tracing(
-            exporters=spans,
+            exporters=_faster(spans),
             id_generator=_import_id_generator(_get_id_generator()),
             sampler=_import_sampler(_get_sampler()),
             resource=resource,
         )
         created.append(trace.get_tracer_provider())
     if want_metrics:
-        created.append(_init_metrics(readers, resource))
+        created.append(_init_metrics(readers, resource, scrape_endpoint=not worker))
     if want_logs:
         _init_logging(logs, resource, setup_logging_handler=False)
         created.append(get_logger_provider())
@@ -159,13 +159,23 @@ def configure_sdk() -> list[Any]:
     return created
 
 
-def _init_metrics(exporters: dict[str, type], resource: Any) -> Any:
+def _faster(exporters: dict[str, type]) -> dict[str, type]:
+    """The stock OTLP/gRPC span exporter, with the wire encoder of ``_otlp`` swapped in."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.chunkscope._otlp import FastOTLPSpanExporter
+
+    return {
+        name: FastOTLPSpanExporter if cls is OTLPSpanExporter else cls
+        for name, cls in exporters.items()
+    }
+
+
+def _init_metrics(exporters: dict[str, type], resource: Any, scrape_endpoint: bool) -> Any:
     """``_init_metrics`` of the SDK plus chunkscope's Views, Prometheus and process metrics."""
     from opentelemetry import metrics
+    from opentelemetry.instrumentation.chunkscope._metrics import views
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
-
-    from opentelemetry.instrumentation.chunkscope._metrics import views
 
     readers: list[MetricReader] = []
     for exporter_or_reader in exporters.values():
@@ -173,7 +183,7 @@ def _init_metrics(exporters: dict[str, type], resource: Any) -> Any:
             readers.append(exporter_or_reader())
         else:
             readers.append(PeriodicExportingMetricReader(exporter_or_reader()))
-    prometheus = _prometheus_reader()
+    prometheus = _prometheus_reader() if scrape_endpoint else None
     if prometheus is not None:
         readers.append(prometheus)
     provider = MeterProvider(resource=resource, metric_readers=readers, views=views())

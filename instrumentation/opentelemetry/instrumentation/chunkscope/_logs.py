@@ -15,7 +15,6 @@ from typing import Any
 
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
 from opentelemetry.context import get_current
-
 from opentelemetry.instrumentation.chunkscope._safety import report
 from opentelemetry.instrumentation.chunkscope.version import __version__
 

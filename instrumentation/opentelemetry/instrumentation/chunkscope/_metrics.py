@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.instrumentation.chunkscope import _attributes as A
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.view import View
@@ -35,13 +35,37 @@ CHUNK_SIZE = "chunkscope.chunk.size"
 FILES_ACTIVE = "chunkscope.files.active"
 
 DURATION_BUCKETS: Sequence[float] = (
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    2.5, 5.0, 10.0,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 """Seconds: a small file parses in ~100 µs, a generated 2 MB file takes seconds."""
 
 SIZE_BUCKETS: Sequence[float] = (
-    64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536,
+    64,
+    128,
+    256,
+    512,
+    1024,
+    2048,
+    4096,
+    8192,
+    16384,
+    32768,
+    65536,
 )
 """Bytes: chunks are bounded by ``--max-bytes`` (8192 by default)."""
 
@@ -82,36 +106,51 @@ class Recorder:
         self._chunks: dict[tuple[str | None, str], int] = {}
         self._active = 0
         self._parse = meter.create_histogram(
-            PARSE_DURATION, unit="s", description="Time to parse one file into a syntax tree.",
+            PARSE_DURATION,
+            unit="s",
+            description="Time to parse one file into a syntax tree.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self._extract = meter.create_histogram(
-            EXTRACT_DURATION, unit="s", description="Time to extract the chunks of one tree.",
+            EXTRACT_DURATION,
+            unit="s",
+            description="Time to extract the chunks of one tree.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self._file = meter.create_histogram(
-            FILE_DURATION, unit="s",
+            FILE_DURATION,
+            unit="s",
             description="Time for everything that happens to one file: read, parse, extract.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self._chunk_size = meter.create_histogram(
-            CHUNK_SIZE, unit="By",
+            CHUNK_SIZE,
+            unit="By",
             description="Mean chunk size of each chunked file, one observation per file.",
             explicit_bucket_boundaries_advisory=SIZE_BUCKETS,
         )
         meter.create_observable_counter(
-            FILES, [self._observe_files], unit="{file}",
+            FILES,
+            [self._observe_files],
+            unit="{file}",
             description="Files seen, by outcome (chunked, skipped, error) and skip reason.",
         )
         meter.create_observable_counter(
-            BYTES, [self._observe_bytes], unit="By", description="Bytes of source chunked.",
+            BYTES,
+            [self._observe_bytes],
+            unit="By",
+            description="Bytes of source chunked.",
         )
         meter.create_observable_counter(
-            CHUNKS, [self._observe_chunks], unit="{chunk}",
+            CHUNKS,
+            [self._observe_chunks],
+            unit="{chunk}",
             description="Chunks produced, by chunk kind.",
         )
         meter.create_observable_up_down_counter(
-            FILES_ACTIVE, [self._observe_active], unit="{file}",
+            FILES_ACTIVE,
+            [self._observe_active],
+            unit="{file}",
             description="Files being chunked in this process right now.",
         )
 
@@ -121,7 +160,9 @@ class Recorder:
             found = self._attrs[key] = {k: v for k, v in pairs if v is not None}
         return found
 
-    def parse(self, language: str | None, outcome: str, seconds: float, ctx: Context | None) -> None:
+    def parse(
+        self, language: str | None, outcome: str, seconds: float, ctx: Context | None
+    ) -> None:
         attrs = self._attr(("p", language, outcome), ((A.LANGUAGE, language), (A.OUTCOME, outcome)))
         self._parse.record(seconds, attrs, ctx)
 

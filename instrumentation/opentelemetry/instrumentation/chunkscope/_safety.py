@@ -9,6 +9,7 @@ processors once per batch and retry; a filter on those loggers turns the first i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -41,25 +42,24 @@ def report(error: BaseException) -> None:
         if _reported:
             return
         _reported = True
-    try:
+    with contextlib.suppress(Exception):
         _internal.warning(
             "chunkscope telemetry error, further ones are not reported: %s: %s",
-            type(error).__name__, error,
+            type(error).__name__,
+            error,
         )
-    except Exception:
-        pass
+
+
+pool_worker = False
+"""Set in a ``--jobs`` worker: it exports to the same endpoint as its parent, which gives the
+one warning for the whole run, so the worker stays silent."""
 
 
 class ExportFailureFilter(logging.Filter):
-    """Lets no exporter warning through; turns the first into one chunkscope warning.
+    """Lets no exporter warning through; turns the first into one chunkscope warning."""
 
-    ``announce`` is False in ``--jobs`` workers: they export to the same endpoint as the
-    parent, which gives the one warning for the whole run.
-    """
-
-    def __init__(self, announce: bool = True) -> None:
+    def __init__(self) -> None:
         super().__init__("chunkscope-export-failures")
-        self.announce = announce
         self.suppressed = 0
         self._lock = threading.Lock()
 
@@ -69,8 +69,8 @@ class ExportFailureFilter(logging.Filter):
         with self._lock:
             self.suppressed += 1
             first = self.suppressed == 1
-        if first and self.announce:
-            try:
+        if first and not pool_worker:
+            with contextlib.suppress(Exception):
                 from chunkscope.logs import get_logger
 
                 get_logger().warning(
@@ -78,19 +78,17 @@ class ExportFailureFilter(logging.Filter):
                     detail=record.getMessage()[:300],
                     note="chunking continues; further telemetry export errors are not logged",
                 )
-            except Exception:
-                pass
         return False
 
 
 _filter: ExportFailureFilter | None = None
 
 
-def install_export_filter(announce: bool = True) -> ExportFailureFilter:
+def install_export_filter() -> ExportFailureFilter:
     """Attach the filter to every export logger (idempotent)."""
     global _filter
     if _filter is None:
-        _filter = ExportFailureFilter(announce)
+        _filter = ExportFailureFilter()
         for name in EXPORT_LOGGERS:
             logging.getLogger(name).addFilter(_filter)
     return _filter

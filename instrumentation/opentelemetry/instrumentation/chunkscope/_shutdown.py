@@ -12,6 +12,7 @@ nothing when the collector is up, and waits at most the timeout when it is not.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import time
@@ -41,10 +42,8 @@ def run_bounded(calls: Sequence[Callable[[], Any]], timeout: float) -> bool:
     """Run ``calls`` in parallel daemon threads; True when all finished before the deadline."""
 
     def guarded(call: Callable[[], Any]) -> None:
-        try:
+        with contextlib.suppress(Exception):
             call()
-        except Exception:
-            pass
 
     threads = [threading.Thread(target=guarded, args=(c,), daemon=True) for c in calls]
     for thread in threads:

@@ -26,6 +26,9 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from opentelemetry import trace as otel_trace
+from opentelemetry.instrumentation.chunkscope import _attributes as A
+from opentelemetry.instrumentation.chunkscope._metrics import Recorder
+from opentelemetry.instrumentation.chunkscope._safety import report
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import (
     NonRecordingSpan,
@@ -36,10 +39,6 @@ from opentelemetry.trace import (
     TraceFlags,
     Tracer,
 )
-
-from opentelemetry.instrumentation.chunkscope import _attributes as A
-from opentelemetry.instrumentation.chunkscope._metrics import Recorder
-from opentelemetry.instrumentation.chunkscope._safety import report
 
 STASH_KEY = "opentelemetry.chunkscope"
 """Key in ``FileResult.extra`` under which a worker sends its measurements to the parent."""
@@ -87,18 +86,17 @@ class _Telemetry:
     # parse ------------------------------------------------------------------------------
     def start_parse(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
-            source = _arg(args, kwargs, 0, "source")
             language = _arg(args, kwargs, 1, "language")
             name = self.canonical(language) if isinstance(language, str) else None
             span = self.tracer.start_span("chunkscope.parse")
-            return span, name, len(source), _perf()
+            return span, name, _perf()
         except Exception as exc:
             report(exc)
             return None
 
     def end_parse(self, probe: Any, tree: Any, error: BaseException | None) -> None:
         try:
-            span, language, size, started = probe
+            span, language, started = probe
             seconds = _perf() - started
             if error is not None:
                 outcome = A.PARSE_ERROR
@@ -107,7 +105,7 @@ class _Telemetry:
                 has_error = root.has_error
                 outcome = A.PARSE_SYNTAX_ERROR if has_error else A.PARSE_OK
             if span.is_recording():
-                attrs: dict[str, Any] = {A.FILE_SIZE: size}
+                attrs: dict[str, Any] = {}
                 if language is not None:
                     attrs[A.LANGUAGE] = language
                 if error is None:
@@ -131,22 +129,18 @@ class _Telemetry:
     def start_extract(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
             tree = _arg(args, kwargs, 0, "tree")
-            path = _arg(args, kwargs, 2, "path")
             span = self.tracer.start_span("chunkscope.extract")
-            return span, self._language_of(tree), path, _perf()
+            return span, self._language_of(tree), _perf()
         except Exception as exc:
             report(exc)
             return None
 
     def end_extract(self, probe: Any, chunks: Any, error: BaseException | None) -> None:
         try:
-            span, language, path, started = probe
+            span, language, started = probe
             seconds = _perf() - started
             if span.is_recording():
                 attrs: dict[str, Any] = {A.LANGUAGE: language}
-                shown = self.path_attr(path) if isinstance(path, str) else None
-                if shown is not None:
-                    attrs[A.CODE_FILE_PATH] = shown
                 if error is None:
                     attrs[A.CHUNK_COUNT] = len(chunks)
                 else:
@@ -201,7 +195,6 @@ class _Telemetry:
                         attrs[A.LANGUAGE] = result.language
                     if result.outcome == "chunked":
                         attrs[A.CHUNK_COUNT] = len(result.chunks)
-                        attrs[A.PARSE_HAS_ERROR] = result.has_syntax_error
                     elif result.outcome == "skipped":
                         attrs[A.SKIP_REASON] = result.reason
                     else:
@@ -220,7 +213,11 @@ class _Telemetry:
                 if result is not None:
                     ctx = span.get_span_context()
                     result.extra[STASH_KEY] = (
-                        ctx.trace_id, ctx.span_id, int(ctx.trace_flags), pending, seconds
+                        ctx.trace_id,
+                        ctx.span_id,
+                        int(ctx.trace_flags),
+                        pending,
+                        seconds,
                     )
             elif result is not None:
                 ctx = otel_trace.set_span_in_context(span)
@@ -236,7 +233,9 @@ class _Telemetry:
             attrs: dict[str, Any] = {A.RUN_JOBS: jobs}
             if isinstance(paths, (list, tuple)):
                 attrs[A.RUN_PATHS] = len(paths)
-            span = self.tracer.start_span("chunkscope.run", kind=SpanKind.INTERNAL, attributes=attrs)
+            span = self.tracer.start_span(
+                "chunkscope.run", kind=SpanKind.INTERNAL, attributes=attrs
+            )
             ctx = otel_trace.set_span_in_context(span)
             return [span, ctx, jobs, {"chunked": 0, "skipped": 0, "error": 0}, 0, 0]
         except Exception as exc:
@@ -376,7 +375,9 @@ def extract_wrapper(t: _Telemetry) -> Wrapper:
     return wrapper
 
 
-def file_wrapper(t: _Telemetry, path_of: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> Wrapper:
+def file_wrapper(
+    t: _Telemetry, path_of: Callable[[tuple[Any, ...], dict[str, Any]], Any]
+) -> Wrapper:
     """For ``process_entry(entry, options)`` and ``chunk_source(source, path, ...)``."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -457,8 +458,9 @@ class _WorkerContext:
         value = self._inner.__enter__()
         try:
             if isinstance(self._carrier, dict):
-                from opentelemetry.instrumentation.chunkscope import _shutdown
+                from opentelemetry.instrumentation.chunkscope import _safety, _shutdown
 
+                _safety.pool_worker = True
                 _shutdown.flush_at_worker_exit()
                 self._token = otel_context.attach(propagate.extract(self._carrier))
                 _worker.defer = True

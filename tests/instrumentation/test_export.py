@@ -1,0 +1,200 @@
+"""Export for real: OTLP over gRPC and HTTP to a local receiver, a dead collector, --jobs,
+the Prometheus endpoint, and a canary string that must never leave the process."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+from .conftest import CANARY, clean_env, run_cli
+from .otlp_receiver import GrpcReceiver, HttpReceiver, Received, free_port
+
+CONTRACT_METRICS = {
+    "chunkscope.parse.duration",
+    "chunkscope.extract.duration",
+    "chunkscope.file.duration",
+    "chunkscope.files",
+    "chunkscope.bytes",
+    "chunkscope.chunks",
+    "chunkscope.chunk.size",
+    "chunkscope.files.active",
+}
+
+
+def _otel_env(endpoint: str, protocol: str = "grpc", **extra: str) -> dict[str, str]:
+    return clean_env(
+        CHUNKSCOPE_OTEL="1",
+        OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+        OTEL_EXPORTER_OTLP_TIMEOUT="5",
+        **extra,
+    )
+
+
+def _chunk(project: Path, env: dict[str, str], *more: str) -> tuple[str, str, int]:
+    done = run_cli(["chunk", "-q", *more, str(project)], env)
+    return done.stdout, done.stderr, done.returncode
+
+
+def _check_all_signals(received: Received) -> None:
+    spans = received.spans()
+    assert sorted({s.name for s in spans}) == [
+        "chunkscope.extract",
+        "chunkscope.file",
+        "chunkscope.parse",
+        "chunkscope.run",
+    ]
+    assert received.metric_names() >= CONTRACT_METRICS
+    assert "process.cpu.time" in received.metric_names()
+    (run,) = [s for s in spans if s.name == "chunkscope.run"]
+    records = received.log_records()
+    summary = [r for r in records if r.body.string_value == "run.summary"]
+    assert summary and summary[0].trace_id == run.trace_id
+    resource = received.requests["traces"][0].resource_spans[0].resource
+    attrs = {a.key: a.value.string_value for a in resource.attributes}
+    assert attrs["service.name"] == "chunkscope"
+
+
+class TestOTLP:
+    def test_grpc(self, project: Path) -> None:
+        """Traces, metrics and logs arrive over OTLP/gRPC and decode with opentelemetry-proto."""
+        with GrpcReceiver() as receiver:
+            _, stderr, code = _chunk(project, _otel_env(receiver.endpoint))
+            assert code == 0, stderr
+            _check_all_signals(receiver.received)
+
+    def test_http(self, project: Path) -> None:
+        """The same over OTLP/HTTP with protobuf bodies on /v1/traces, /v1/metrics, /v1/logs."""
+        with HttpReceiver() as receiver:
+            _, stderr, code = _chunk(project, _otel_env(receiver.endpoint, "http/protobuf"))
+            assert code == 0, stderr
+            _check_all_signals(receiver.received)
+
+    def test_canary_never_exported(self, project: Path) -> None:
+        """A string in the sources appears in no exported byte: spans, metrics or logs."""
+        with GrpcReceiver() as receiver:
+            stdout, stderr, code = _chunk(project, _otel_env(receiver.endpoint), "-v")
+            assert code == 0, stderr
+            assert CANARY in stdout  # the chunks do carry it: the test input is right
+            raw = receiver.received.raw
+            signals = {k for k, v in receiver.received.requests.items() if v}
+        assert signals == {"traces", "metrics", "logs"}
+        assert all(CANARY.encode() not in payload for payload in raw)
+
+    def test_jobs_join_the_run_trace(self, project: Path) -> None:
+        """With --jobs 2 the workers' file spans are children of the parent's run span."""
+        with GrpcReceiver() as receiver:
+            _, stderr, code = _chunk(project, _otel_env(receiver.endpoint), "--jobs", "2")
+            assert code == 0, stderr
+            spans = receiver.received.spans()
+            metrics = receiver.received.requests["metrics"]
+        (run,) = [s for s in spans if s.name == "chunkscope.run"]
+        files = [s for s in spans if s.name == "chunkscope.file"]
+        assert len(files) == 5
+        assert {s.trace_id for s in files} == {run.trace_id}
+        assert {s.parent_span_id for s in files} == {run.span_id}
+        parses = [s for s in spans if s.name == "chunkscope.parse"]
+        assert len(parses) == 3 and {s.trace_id for s in parses} == {run.trace_id}
+        total = 0
+        for request in metrics:
+            for rm in request.resource_metrics:
+                for sm in rm.scope_metrics:
+                    for metric in sm.metrics:
+                        if metric.name == "chunkscope.files":
+                            total = max(total, sum(p.as_int for p in metric.sum.data_points))
+        assert total == 5
+
+
+class TestCollectorDown:
+    def test_closed_port(self, project: Path) -> None:
+        """Nobody listening: same output and exit code, one warning, bounded extra time."""
+        started = time.monotonic()
+        plain_out, _, plain_code = _chunk(project, clean_env())
+        plain = time.monotonic() - started
+        timeout = 4
+        env = _otel_env(f"http://127.0.0.1:{free_port()}")
+        env["OTEL_EXPORTER_OTLP_TIMEOUT"] = str(timeout)
+        started = time.monotonic()
+        out, err, code = _chunk(project, env)
+        elapsed = time.monotonic() - started
+        assert (out, code) == (plain_out, plain_code)
+        warnings = [line for line in err.splitlines() if "telemetry.export_failed" in line]
+        assert len(warnings) == 1, err
+        assert json.loads(warnings[0])["level"] == "warning"
+        assert "Traceback" not in err
+        # Three signals shutting down one after another would take three timeouts.
+        assert elapsed - plain < 2 * timeout + 2
+
+    def test_refusing_collector(self, project: Path) -> None:
+        """A collector rejecting every export (HTTP 400): same output, one warning."""
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Refuse(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(400)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            plain_out, _, plain_code = _chunk(project, clean_env())
+            env = _otel_env(f"http://127.0.0.1:{server.server_address[1]}", "http/protobuf")
+            out, err, code = _chunk(project, env)
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert (out, code) == (plain_out, plain_code)
+        assert sum("telemetry.export_failed" in line for line in err.splitlines()) == 1, err
+
+
+_SERVE = """
+import sys, chunkscope
+results = list(chunkscope.chunk_paths([sys.argv[1]]))
+print("ready", len(results), flush=True)
+sys.stdin.read()
+"""
+
+
+class TestPrometheus:
+    def test_scrape(self, project: Path) -> None:
+        """CHUNKSCOPE_PROMETHEUS_PORT serves chunkscope_files_total for scraping."""
+        import subprocess
+        import sys
+
+        port = free_port()
+        env = clean_env(
+            CHUNKSCOPE_OTEL="1",
+            CHUNKSCOPE_PROMETHEUS_PORT=str(port),
+            OTEL_TRACES_EXPORTER="none",
+            OTEL_METRICS_EXPORTER="none",
+            OTEL_LOGS_EXPORTER="none",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, str(project)],
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith("ready 5")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                text = r.read().decode()
+        finally:
+            proc.communicate(input="", timeout=30)
+        lines = [line for line in text.splitlines() if line.startswith("chunkscope_files_total{")]
+        assert any('chunkscope_outcome="chunked"' in line and "python" in line for line in lines)
+        total = sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+        assert total == 5
+        assert "chunkscope_parse_duration_seconds_bucket" in text
+        assert "chunkscope_chunk_size_bytes_bucket" in text
