@@ -26,13 +26,13 @@ from chunkscope.languages import LANGUAGES, definitions_query, grammar, kind_ids
 from chunkscope.model import Chunk, ChunkOptions, chunk_id
 
 DEFAULT_OPTIONS = ChunkOptions()
-MAX_NESTING = 1000
-"""Definitions nested deeper than this inside other definitions stay in their ancestor's text.
+MAX_DEPTH = 4000
+"""Definitions deeper than this in the syntax tree stay in their ancestor's text.
 
-tree-sitter finds a node's parent and previous sibling by descending from the root, so
-each definition costs time proportional to its depth: 20 000 nested functions took
-minutes. Real code never nests a thousand definitions; a generated or hostile file must
-not stall the run.
+A query's cost grows with the square of the tree's depth past a few ten thousand levels
+(80 000 nested functions: over a minute), and tree-sitter finds a node's parent by
+descending from the root, so each deep definition costs its depth again. Real code never
+nests definitions a thousand deep; a generated or hostile file must not stall the run.
 """
 _TYPE_CONTAINERS = frozenset({"class", "struct", "interface", "impl", "enum"})
 _ALNUM = re.compile(rb"\w")
@@ -137,38 +137,13 @@ def _sole(wrapper: ts.Node, kind_id: int) -> bool:
     return sum(1 for child in wrapper.named_children if child.kind_id == kind_id) == 1
 
 
-def _shallow(captures: dict[str, list[ts.Node]]) -> dict[str, list[ts.Node]]:
-    """Drop definitions nested deeper than ``MAX_NESTING`` inside other definitions."""
-    ranked = sorted(
-        ((node.start_byte, -node.end_byte, i, j) for i, nodes in enumerate(captures.values())
-         for j, node in enumerate(nodes)),
-    )  # fmt: skip
-    too_deep: set[tuple[int, int]] = set()
-    ends: list[int] = []
-    last: tuple[int, int] | None = None
-    for start, neg_end, i, j in ranked:
-        if (start, neg_end) == last:
-            continue
-        last = (start, neg_end)
-        while ends and ends[-1] <= start:
-            ends.pop()
-        if len(ends) >= MAX_NESTING:
-            too_deep.add((i, j))
-        else:
-            ends.append(-neg_end)
-    return {
-        kind: [node for j, node in enumerate(nodes) if (i, j) not in too_deep]
-        for i, (kind, nodes) in enumerate(captures.items())
-    }
-
-
 def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
     spec = LANGUAGES[language]
     wrapper_ids = kind_ids(language, spec.wrappers)
     comment_ids = kind_ids(language, spec.comments)
-    captures = ts.QueryCursor(definitions_query(language)).captures(tree.root_node)
-    if sum(len(nodes) for nodes in captures.values()) > MAX_NESTING:
-        captures = _shallow(captures)
+    cursor = ts.QueryCursor(definitions_query(language))
+    cursor.set_max_start_depth(MAX_DEPTH)
+    captures = cursor.captures(tree.root_node)
     seen: set[tuple[int, int]] = set()
     defs: list[_Def] = []
     for kind, nodes in captures.items():

@@ -34,8 +34,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from chunkscope.languages import detect
 
 DEFAULT_P95_BUDGET_SECONDS = 0.5
@@ -284,6 +282,8 @@ async def run_scenario(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run one scenario against ``url`` and return its report (JSON-ready)."""
+    import httpx  # here, so `chunkscope --help` does not pay for the HTTP client
+
     total = float(duration if duration is not None else scenario.duration)
     base = concurrency or default_concurrency()
     levels = [max(1, round(base * p.concurrency_factor)) for p in scenario.phases]

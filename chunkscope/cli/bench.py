@@ -85,6 +85,8 @@ def _measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import httpx
+
     unknown = [s for s in args.scenarios.split(",") if s.strip() and s.strip() not in SCENARIOS]
     if unknown:
         print(f"chunkscope bench: unknown scenario {', '.join(unknown)}", file=sys.stderr)
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         reference = baseline.load(args.compare) if args.compare else None
         tolerances = baseline.Tolerances.from_config(args.config) if args.compare else None
         current = baseline.load(args.results) if args.results else _measure(args)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError, httpx.HTTPError) as exc:
         print(f"chunkscope bench: {exc}", file=sys.stderr)
         return EXIT_USAGE
     text = json.dumps(current, indent=2) + "\n"

@@ -66,23 +66,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import httpx
+
     try:
         corpus = load_corpus(args.corpus, max_files=args.max_files)
     except (OSError, ValueError) as exc:
         print(f"chunkscope loadtest: {exc}", file=sys.stderr)
         return 2
-    report = asyncio.run(
-        run_scenario(
-            args.url.rstrip("/"),
-            SCENARIOS[args.scenario],
-            corpus,
-            duration=args.duration,
-            concurrency=args.concurrency,
-            mode=args.mode,
-            rss_limit_pct=args.rss_growth_limit,
-            progress=lambda line: print(line, file=sys.stderr),
+    try:
+        report = asyncio.run(
+            run_scenario(
+                args.url.rstrip("/"),
+                SCENARIOS[args.scenario],
+                corpus,
+                duration=args.duration,
+                concurrency=args.concurrency,
+                mode=args.mode,
+                rss_limit_pct=args.rss_growth_limit,
+                progress=lambda line: print(line, file=sys.stderr),
+            )
         )
-    )
+    except (httpx.HTTPError, RuntimeError) as exc:
+        print(f"chunkscope loadtest: {args.url}: {exc or type(exc).__name__}", file=sys.stderr)
+        return 2
     text = json.dumps(report, indent=2)
     if args.json == "-":
         print(text)

@@ -18,8 +18,25 @@ See docs/service.md for the API reference and measured capacity.
 
 from __future__ import annotations
 
-from chunkscope.serve.app import create_app
+from typing import TYPE_CHECKING, Any
+
 from chunkscope.serve.limits import Limits
-from chunkscope.serve.server import run
+
+if TYPE_CHECKING:
+    from chunkscope.serve.app import create_app
+    from chunkscope.serve.server import run
 
 __all__ = ["Limits", "create_app", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    """FastAPI and uvicorn load on first use, so ``chunkscope --help`` stays light."""
+    if name == "create_app":
+        from chunkscope.serve.app import create_app
+
+        return create_app
+    if name == "run":
+        from chunkscope.serve.server import run
+
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

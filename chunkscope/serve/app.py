@@ -15,10 +15,12 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chunkscope.languages import LANGUAGES
 from chunkscope.logs import get_logger
@@ -55,6 +57,17 @@ def _error_response(exc: ApiError) -> JSONResponse:
 async def _api_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return _error_response(exc)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (404, 405) in the same JSON shape as ours."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+    return JSONResponse(
+        {"error": {"code": code, "message": str(exc.detail)}},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 async def _internal_error(_: Request, exc: Exception) -> Response:
@@ -174,6 +187,7 @@ def create_app(
     app.state.options = ChunkOptions(max_file_bytes=resolved.max_file_bytes)
     app.state.meter_provider = meter_provider
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
 
     @app.post("/v1/chunk")

@@ -9,7 +9,7 @@ gets 413, a request beyond ``workers + max_queue`` admitted ones gets 429 with
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chunkscope.model import ChunkOptions
 
@@ -44,17 +44,7 @@ class Limits:
     def resolved(self) -> Limits:
         """These limits with the 0 = automatic fields filled in."""
         workers = self.workers or default_workers()
-        queue = self.max_queue or 2 * workers
-        return Limits(
-            workers=workers,
-            max_queue=queue,
-            max_body_bytes=self.max_body_bytes,
-            max_file_bytes=self.max_file_bytes,
-            max_batch_files=self.max_batch_files,
-            request_timeout_seconds=self.request_timeout_seconds,
-            retry_after_seconds=self.retry_after_seconds,
-            shutdown_grace_seconds=self.shutdown_grace_seconds,
-        )
+        return replace(self, workers=workers, max_queue=self.max_queue or 2 * workers)
 
     @property
     def capacity(self) -> int:

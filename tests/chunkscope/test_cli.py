@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import shutil
 import subprocess
 import sys
-import time
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -132,6 +131,22 @@ class TestOutput:
             ("python", "function", "f")
         ]
 
+    def test_no_gitignore(self, cli, tmp_path: Path) -> None:
+        """Ignored files are skipped by default and chunked with ``--no-gitignore``."""
+        (tmp_path / ".gitignore").write_text("gen_*.py\n")
+        (tmp_path / "gen_a.py").write_text("A = 1\n")
+        assert jsonl(cli("chunk", tmp_path).stdout) == []
+        (row,) = jsonl(cli("chunk", tmp_path, "--no-gitignore").stdout)
+        assert row["path"] == "gen_a.py"
+
+    def test_verbose_logs_skips_as_json(self, cli, project: Path) -> None:
+        """``-v`` logs every skip on a piped stderr as one JSON object per line."""
+        done = cli("chunk", project, "-v")
+        events = [json.loads(line) for line in done.stderr.decode().splitlines()]
+        skips = {e["path"]: e["reason"] for e in events if e["event"] == "file.skipped"}
+        assert skips == {"README.txt": "unknown_language", "blob.py": "binary"}
+        assert all(e["level"] in ("info", "warning") for e in events)
+
     def test_undecodable_file_name(self, cli, tmp_path: Path) -> None:
         """A file name that is not UTF-8 still gives valid UTF-8 output naming the file exactly."""
         name = b"caf\xe9.py"
@@ -235,10 +250,11 @@ class TestBadInput:
             {
                 "ok.py": "def ok():\n    return 1\n",
                 "empty.py": "",
-                "huge.py": "x = 1\n" * 50_000,
+                "huge.py": "x = 1\n" * 150_000,
                 "bin.js": b"\x89PNG\r\n\x1a\n\x00\x00",
                 "deep.py": b"x = " + b"(" * 50_000 + b"1" + b")" * 50_000 + b"\n",
                 "deep.js": b"let y = " + b"[" * 50_000 + b"]" * 50_000 + b";\n",
+                "nested.js": b"function a() {" * 50_000 + b"}" * 50_000,
                 "bad.rb": b"def f\n  puts '\xff\xfe'\nend\n",
                 "data.csv": "a,b\n",
             },
@@ -247,11 +263,11 @@ class TestBadInput:
         (root / "loop").symlink_to(root)
         report_path = tmp_path / "run.json"
         for extra in ([], ["--follow-symlinks"]):
-            done = cli("chunk", root, "--max-file-bytes", "200000", "--report", report_path, *extra)
+            done = cli("chunk", root, "--max-file-bytes", "800000", "--report", report_path, *extra)
             assert done.returncode == 0, done.stderr
             report = json.loads(report_path.read_text())
             skipped = {p: r for r, v in report["skipped"].items() for p in v["paths"]}
-            assert report["files"]["total"] == 10
+            assert report["files"]["total"] == 11
             assert skipped == {
                 "bin.js": "binary",
                 "data.csv": "unknown_language",
@@ -261,7 +277,17 @@ class TestBadInput:
                 "pipe.py": "not_regular",
             }
             rows = jsonl(done.stdout)
-            assert {r["path"] for r in rows} == {"bad.rb", "deep.js", "deep.py", "ok.py"}
+            assert {r["path"] for r in rows} == {
+                "bad.rb",
+                "deep.js",
+                "deep.py",
+                "nested.js",
+                "ok.py",
+            }
+            nested = [r for r in rows if r["path"] == "nested.js"]
+            assert len(nested) >= 1000
+            assert [r["parent"] for r in nested[:3]] == [None, "a", "a.a"]
+            assert nested[999]["parent"] == ".".join(["a"] * 999)
             assert any("\ufffd" in str(r["text"]) for r in rows if r["path"] == "bad.rb")
 
 
@@ -271,6 +297,20 @@ class TestTerminal:
     def test_progress_and_summary_on_a_tty(self, project: Path) -> None:
         """stderr on a terminal shows a progress bar and a summary; stdout stays clean JSONL."""
         master, slave = pty.openpty()
+        seen = bytearray()
+
+        def drain() -> None:  # read while the child writes, so a full terminal never blocks it
+            while True:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every writer closed the terminal
+                    return
+                if not data:
+                    return
+                seen.extend(data)
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
         env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
         proc = subprocess.Popen(
             [sys.executable, "-m", "chunkscope", "chunk", str(project)],
@@ -280,23 +320,11 @@ class TestTerminal:
         )
         os.close(slave)
         stdout, _ = proc.communicate(timeout=60)
-        seen = b""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if not ready:
-                break
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            seen += data
+        reader.join(timeout=10)
         os.close(master)
         assert proc.returncode == 0
         assert len(jsonl(stdout)) > 5
-        text = seen.decode("utf-8", "replace")
+        text = bytes(seen).decode("utf-8", "replace")
         assert "files" in text and "kB" in text  # the progress bar's counters
         assert "chunkscope: 10 files" in text
         assert "skipped: binary" in text

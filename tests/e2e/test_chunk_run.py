@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_stack import Collector, Process, Stack, free_port, http_get, wait_until
+from e2e_stack import Collector, Process, Stack, free_port, get_json, http_get, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -346,6 +346,23 @@ def test_every_dashboard_and_rule_query_returns_data(stack: Stack, run: Run, ser
         wait_until(lambda: not failing(), 90, "every dashboard query to return data", interval=2)
     except AssertionError:
         raise AssertionError("queries failing:\n" + "\n".join(failing())) from None
+
+
+def test_generated_alerts_stay_quiet_on_a_healthy_run(stack: Stack, run: Run) -> None:
+    """After a clean run on a healthy stack, Prometheus has evaluated the generated alert
+    rules and none is pending or firing."""
+    the_trace(stack, run)
+
+    def evaluated() -> bool:
+        groups = get_json(f"{stack.prometheus.url}/api/v1/rules")["data"]["groups"]
+        alerting = [r for g in groups for r in g["rules"] if r["type"] == "alerting"]
+        return bool(alerting) and all(
+            r.get("lastEvaluation", "").startswith("20") for r in alerting
+        )
+
+    wait_until(evaluated, 30, "every alerting rule evaluated")
+    active = get_json(f"{stack.prometheus.url}/api/v1/alerts")["data"]["alerts"]
+    assert not active, [(a["labels"]["alertname"], a["state"]) for a in active]
 
 
 def test_run_completes_when_the_collector_dies_mid_run(

@@ -220,11 +220,10 @@ class TestErrors:
         assert "content-length" not in r.request.headers
         assert_error(r, 413, "body_too_large")
 
-    def test_unknown_route_is_404_json(self, url: str) -> None:
-        """Routes that do not exist answer 404 with a JSON body."""
-        r = httpx.post(f"{url}/v1/nothing", content=b"")
-        assert r.status_code == 404
-        assert r.json()
+    def test_unknown_route_and_wrong_method_have_json_errors(self, url: str) -> None:
+        """404 and 405 come in the same JSON error shape as the service's own refusals."""
+        assert_error(httpx.post(f"{url}/v1/nothing", content=b""), 404, "not_found")
+        assert_error(httpx.get(f"{url}/v1/chunk"), 405, "method_not_allowed")
 
 
 class TestBatch:

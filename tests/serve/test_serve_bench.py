@@ -47,7 +47,7 @@ class TestBenchCli:
     def test_save_then_compare_against_synthetic_baselines(
         self, corpus: Path, tmp_path: Path
     ) -> None:
-        """A baseline 10x faster than now fails the compare (exit 1); a 10x slower one passes."""
+        """A baseline 100x faster than now fails the compare (exit 1); a 100x slower one passes."""
         saved = tmp_path / "baseline.json"
         r = chunkscope(
             "bench", "--corpus", str(corpus), "--repeat", "1", "--save-baseline", str(saved)
@@ -58,7 +58,7 @@ class TestBenchCli:
         assert doc["details"]["chunker"]["files"] == 13
 
         inflated = tmp_path / "inflated.json"
-        inflated.write_text(json.dumps(scaled(doc, 10.0, 0.1)))
+        inflated.write_text(json.dumps(scaled(doc, 100.0, 0.01)))
         r = chunkscope(
             "bench", "--corpus", str(corpus), "--repeat", "1", "--compare", str(inflated)
         )
@@ -67,7 +67,7 @@ class TestBenchCli:
         assert "chunker.mb_per_second" in r.stdout
 
         deflated = tmp_path / "deflated.json"
-        deflated.write_text(json.dumps(scaled(doc, 0.1, 10.0)))
+        deflated.write_text(json.dumps(scaled(doc, 0.01, 100.0)))
         r = chunkscope(
             "bench", "--corpus", str(corpus), "--repeat", "1", "--compare", str(deflated)
         )

@@ -43,7 +43,9 @@ class Telemetry:
 
 
 @pytest.fixture
-def otel() -> Iterator[Telemetry]:
+def otel(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
+    # Unset for the app (which then opts in to stable HTTP semconv), restored afterwards.
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "")
     t = Telemetry()
     instrumentor = ChunkscopeInstrumentor()
     instrumentor.instrument(tracer_provider=t.tracer_provider, meter_provider=t.meter_provider)
@@ -201,3 +203,54 @@ def test_worker_process_spans_join_the_http_trace_and_metrics_are_scraped(
         assert "canary" not in text
     finally:
         sink.close()
+
+
+def test_sigterm_flushes_spans_still_in_the_batch(
+    serve_process: Callable[..., ServeProcess],
+) -> None:
+    """With a one-minute batch delay nothing is exported while serving; SIGTERM flushes the
+    server's HTTP span and the worker's file span before the process exits."""
+    sink = OtlpTraceSink()
+    try:
+        server = serve_process(
+            "--workers",
+            "1",
+            env={
+                "CHUNKSCOPE_OTEL": "1",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+                "OTEL_METRICS_EXPORTER": "none",
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_BSP_SCHEDULE_DELAY": "60000",
+            },
+        )
+        r = httpx.post(f"{server.url}/v1/chunk", params={"path": "a.py"}, content=SOURCE)
+        assert r.status_code == 200
+        assert sink.named("POST /v1/chunk") == []
+        assert server.stop() == 0
+        assert len(sink.named("POST /v1/chunk")) == 1
+        assert len(sink.named("chunkscope.file")) == 1
+    finally:
+        sink.close()
+
+
+def test_telemetry_off_imports_no_opentelemetry_sdk() -> None:
+    """With CHUNKSCOPE_OTEL unset neither the SDK nor any instrumentation is loaded.
+
+    (FastAPI itself imports the OpenTelemetry *API*, a no-op without an SDK.)"""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from chunkscope.serve import create_app, Limits; "
+        "create_app(Limits(workers=1), threads=True); "
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('opentelemetry.sdk', 'opentelemetry.instrumentation', 'opentelemetry.exporter'))))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CHUNKSCOPE_OTEL"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -161,20 +161,21 @@ class _Telemetry:
     def start_file(self, path: Any) -> Any:
         try:
             span = self.tracer.start_span("chunkscope.file")
-            token = otel_context.attach(otel_trace.set_span_in_context(span))
+            ctx = otel_trace.set_span_in_context(span)
+            token = otel_context.attach(ctx)
             deferred = getattr(_worker, "defer", False)
             if deferred:
                 _worker.pending = []
             else:
                 self.recorder.enter()
-            return span, token, path, deferred, _perf()
+            return span, ctx, token, path, deferred, _perf()
         except Exception as exc:
             report(exc)
             return None
 
     def end_file(self, probe: Any, result: Any, error: BaseException | None) -> None:
         try:
-            span, token, path, deferred, started = probe
+            span, ctx, token, path, deferred, started = probe
             seconds = _perf() - started
             otel_context.detach(token)
         except Exception as exc:
@@ -211,16 +212,15 @@ class _Telemetry:
                 pending = _worker.pending
                 _worker.pending = None
                 if result is not None:
-                    ctx = span.get_span_context()
+                    sc = span.get_span_context()
                     result.extra[STASH_KEY] = (
-                        ctx.trace_id,
-                        ctx.span_id,
-                        int(ctx.trace_flags),
+                        sc.trace_id,
+                        sc.span_id,
+                        int(sc.trace_flags),
                         pending,
                         seconds,
                     )
             elif result is not None:
-                ctx = otel_trace.set_span_in_context(span)
                 self.recorder.file(result, seconds, ctx, active=True)
             else:
                 self.recorder.leave()
