@@ -352,13 +352,19 @@ def run(args: argparse.Namespace) -> int:
             for result in _results(args.paths, options, on_result):
                 writer.write(result.chunks)
         sink.flush()
+        if owned:
+            sink.close()
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:  # disk full, output on a vanished mount: one line, not a traceback
+        print(f"chunkscope chunk: cannot write output: {exc}", file=sys.stderr)
+        return EXIT_FILE_ERRORS
     finally:
         handler.setStream(log_stream)
-        if owned:
-            sink.close()
+        if owned and not sink.closed:
+            with contextlib.suppress(OSError):
+                sink.close()
     data = report.finish()
     status = EXIT_FILE_ERRORS if report.counts["error"] else EXIT_OK
     if args.report is not None:

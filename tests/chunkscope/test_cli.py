@@ -220,6 +220,14 @@ class TestExitStatus:
         assert b"Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) <= 2  # argparse adds its usage line
 
+    def test_full_disk_exits_1(self, cli, project: Path) -> None:
+        """A write failure (``/dev/full``: no space left) is one line and exit 1."""
+        done = cli("chunk", project, "--output", "/dev/full")
+        assert done.returncode == 1
+        assert done.stderr.decode().splitlines() == [
+            "chunkscope chunk: cannot write output: [Errno 28] No space left on device"
+        ]
+
     @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv")
     def test_unreadable_file_exits_1(self, cli, project: Path, tmp_path: Path) -> None:
         """An unreadable file is an error: listed in the report, exit 1, other files still chunked.
