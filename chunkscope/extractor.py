@@ -18,12 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate, repeat
-from operator import add
+from operator import add, itemgetter
 
 import tree_sitter as ts
 
 from chunkscope.languages import LANGUAGES, definitions_query, grammar, kind_ids
-from chunkscope.model import Chunk, ChunkOptions, chunk_id
+from chunkscope.model import Chunk, ChunkOptions, id_hasher
 
 DEFAULT_OPTIONS = ChunkOptions()
 MAX_DEPTH = 4000
@@ -40,8 +40,15 @@ _BLOCK_END = re.compile(rb"(?:[\s;)\]}]|\bend\b)*")
 """Closing tokens only: a Ruby ``end`` left over after the last method is not a chunk."""
 _GO_RECEIVER = re.compile(rb"\(\s*(?:\w+\s+)?[*&\s]*([A-Za-z_]\w*)")
 _C_NAME_KINDS = frozenset(
-    {"identifier", "field_identifier", "qualified_identifier", "operator_name", "destructor_name",
-     "template_function", "type_identifier"}
+    {
+        "identifier",
+        "field_identifier",
+        "qualified_identifier",
+        "operator_name",
+        "destructor_name",
+        "template_function",
+        "type_identifier",
+    }
 )
 
 
@@ -342,31 +349,41 @@ def extract(
         if pieces:
             groups.append((d, pieces))
 
-    chunks: list[Chunk] = []
+    ordered = []
     for d, pieces in groups:
         if d is None:
             kind, name, parent = "code", None, None
         else:
             kind, name, parent = d.kind, d.name, _parent_name(d)
+        total = len(pieces)
         for index, (start, end) in enumerate(pieces, 1):
-            content = source[start:end]
-            chunks.append(
-                Chunk(
-                    id=chunk_id(path, start, end, content),
-                    path=path,
-                    language=language,
-                    kind=kind,  # type: ignore[arg-type]
-                    name=name,
-                    parent=parent,
-                    start_line=lines.row(start) + 1,
-                    end_line=lines.row(end - 1) + 1,
-                    start_byte=start,
-                    end_byte=end,
-                    text=content.decode("utf-8", "replace"),
-                    has_syntax_error=any(s < end and e > start for s, e in errors),
-                    part=index,
-                    parts=len(pieces),
-                )
+            ordered.append((start, end, kind, name, parent, index, total))
+    ordered.sort(key=itemgetter(0, 1))
+
+    prefix = id_hasher(path)
+    row = lines.row
+    chunks: list[Chunk] = []
+    for start, end, kind, name, parent, index, total in ordered:
+        content = source[start:end]
+        digest = prefix.copy()
+        digest.update(b"\0%d:%d\0" % (start, end))
+        digest.update(content)
+        chunks.append(
+            Chunk(
+                id=digest.hexdigest(),
+                path=path,
+                language=language,
+                kind=kind,
+                name=name,
+                parent=parent,
+                start_line=row(start) + 1,
+                end_line=row(end - 1) + 1,
+                start_byte=start,
+                end_byte=end,
+                text=content.decode("utf-8", "replace"),
+                has_syntax_error=bool(errors) and any(s < end and e > start for s, e in errors),
+                part=index,
+                parts=total,
             )
-    chunks.sort(key=lambda c: (c.start_byte, c.end_byte))
+        )
     return chunks

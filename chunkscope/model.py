@@ -64,10 +64,14 @@ class Chunk:
         return asdict(self)
 
 
+def id_hasher(path: str) -> hashlib.blake2b:
+    """The hash state after ``path``: copied once per chunk of that file, never recomputed."""
+    return hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=12)
+
+
 def chunk_id(path: str, start_byte: int, end_byte: int, content: bytes) -> str:
     """Deterministic id: the same bytes at the same place always get the same id."""
-    h = hashlib.blake2b(digest_size=12)
-    h.update(path.encode("utf-8", "surrogateescape"))
+    h = id_hasher(path)
     h.update(b"\0%d:%d\0" % (start_byte, end_byte))
     h.update(content)
     return h.hexdigest()

@@ -104,3 +104,30 @@ def test_generated_dashboards_use_provisioned_datasources() -> None:
         walk(text)
         concrete = {u for u in found if not u.startswith("$")}
         assert concrete <= uids, (path.name, concrete - uids)
+
+
+def test_traces_to_logs_query_is_valid_logql() -> None:
+    """The Jaeger -> Loki query, as Grafana fills it in for a span, parses with Grafana's own
+    LogQL grammar (dashboards/logql, @grafana/lezer-logql)."""
+    query = datasources()["jaeger"]["jsonData"]["tracesToLogsV2"]["query"]
+    filled = (
+        query.replace("$$", "$")
+        .replace('${__span.tags["service.name"]}', "chunkscope")
+        .replace("${__trace.traceId}", "4bf92f3577b34da6a3ce929d0e0e4736")
+    )
+    assert "$" not in filled
+    logql = REPO / "dashboards" / "logql"
+    assert (logql / "node_modules" / "@grafana" / "lezer-logql").is_dir(), (
+        "run `npm ci --prefix dashboards/logql` first"
+    )
+    result = subprocess.run(
+        ["node", str(logql / "parse.mjs")],
+        input=json.dumps([filled, "{service_name=}"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    good, bad = json.loads(result.stdout)
+    assert good["ok"], good["errors"]
+    assert not bad["ok"]

@@ -130,9 +130,8 @@ def test_collector_self_telemetry_is_scraped(stack: Stack) -> None:
         "all scrape targets up",
     )
     assert wait_until(
-        lambda: (
-            stack.prometheus.query('otelcol_process_uptime_seconds_total{job="otel-collector"}')
-            or stack.prometheus.query('{__name__=~"otelcol_process_uptime.*"}')
+        lambda: stack.prometheus.query(
+            '{__name__=~"otelcol_(process_uptime|receiver_accepted_spans).*", job="otel-collector"}'
         ),
         30,
         "otelcol self metrics",

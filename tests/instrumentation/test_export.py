@@ -198,3 +198,25 @@ class TestPrometheus:
         assert total == 5
         assert "chunkscope_parse_duration_seconds_bucket" in text
         assert "chunkscope_chunk_size_bytes_bucket" in text
+
+
+class TestStandardVariables:
+    def test_sampler_and_resource(self, project: Path) -> None:
+        """OTEL_TRACES_SAMPLER=always_off drops spans, not metrics; resource variables apply."""
+        with GrpcReceiver() as receiver:
+            env = _otel_env(
+                receiver.endpoint,
+                OTEL_TRACES_SAMPLER="always_off",
+                OTEL_SERVICE_NAME="chunker-ci",
+                OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test",
+            )
+            _, stderr, code = _chunk(project, env)
+            assert code == 0, stderr
+            received = receiver.received
+        assert received.spans() == []
+        assert received.metric_names() >= CONTRACT_METRICS
+        resource = received.requests["metrics"][0].resource_metrics[0].resource
+        attrs = {a.key: a.value.string_value for a in resource.attributes}
+        assert attrs["service.name"] == "chunker-ci"
+        assert attrs["deployment.environment"] == "test"
+        assert attrs["service.instance.id"]

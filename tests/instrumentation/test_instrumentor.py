@@ -166,3 +166,17 @@ class TestPathModes:
         else:
             digest = hashlib.blake2b(b"a.py", digest_size=8).hexdigest()
             assert shown == {digest}
+
+
+class TestUsageDoc:
+    def test_module_docstring_example_runs(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """The example in the package docstring runs and prints what its comment says."""
+        import textwrap
+
+        import opentelemetry.instrumentation.chunkscope as package
+
+        doc = package.__doc__ or ""
+        code = textwrap.dedent(doc.split("::\n\n", 1)[1].split("\n\n``instrument()``", 1)[0])
+        expected = next(line for line in code.splitlines() if line.startswith("# ["))[2:]
+        exec(compile(code, "docstring-example", "exec"), {})
+        assert capsys.readouterr().out.strip() == expected

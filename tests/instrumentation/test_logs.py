@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+
+import pytest
+from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 import chunkscope
 
@@ -72,3 +78,33 @@ class TestLogCorrelation:
                 meter_provider=telemetry.meter_provider,
                 logger_provider=telemetry.logger_provider,
             )
+
+
+class TestLogPaths:
+    @pytest.mark.parametrize("mode", ["hash", "none"])
+    def test_path_mode_applies_to_logs(
+        self, mode: str, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CHUNKSCOPE_OTEL_PATHS hides paths in exported log records as it does in spans."""
+        monkeypatch.setenv("CHUNKSCOPE_OTEL_PATHS", mode)
+        exporter = InMemoryLogRecordExporter()
+        provider = LoggerProvider()
+        provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+        instrumentor = ChunkscopeInstrumentor()
+        instrumentor.instrument(logger_provider=provider)
+        try:
+            list(chunkscope.chunk_paths([project]))
+        finally:
+            instrumentor.uninstrument()
+        records = [d.log_record for d in exporter.get_finished_logs()]
+        skipped = [r for r in records if r.body == "file.skipped"]
+        assert len(skipped) == 2
+        shown = {r.attributes.get("path") for r in skipped}
+        if mode == "none":
+            assert shown == {None}
+        else:
+            assert shown == {
+                hashlib.blake2b(b, digest_size=8).hexdigest() for b in (b"data.bin", b"empty.py")
+            }
+        summary = next(r for r in records if r.body == "run.summary")
+        assert summary.attributes.get("root_name") != "pkg"

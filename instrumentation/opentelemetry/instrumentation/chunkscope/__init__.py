@@ -106,6 +106,7 @@ class ChunkscopeInstrumentor(BaseInstrumentor):
         parse, extract = w.parse_wrapper(t), w.extract_wrapper(t)
         entry_file, source_file = w.file_wrapper(t, w.entry_path), w.file_wrapper(t, w.source_path)
         run = w.run_wrapper(t)
+        handler = OTelEventHandler(kwargs.get("logger_provider"), t.path_attr)
         wrap_function_wrapper(parser, "parse", parse)
         wrap_function_wrapper(extractor, "extract", extract)
         wrap_function_wrapper(pipeline, "process_entry", entry_file)
@@ -117,7 +118,7 @@ class ChunkscopeInstrumentor(BaseInstrumentor):
         wrap_function_wrapper(chunkscope, "extract", extract)
         wrap_function_wrapper(chunkscope, "chunk_source", source_file)
         wrap_function_wrapper(chunkscope, "chunk_paths", run)
-        self._attach_log_handler(logs.LOGGER_NAME, OTelEventHandler(kwargs.get("logger_provider")))
+        self._attach_log_handler(logs.LOGGER_NAME, handler)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import chunkscope

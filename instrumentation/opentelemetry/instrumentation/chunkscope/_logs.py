@@ -11,6 +11,7 @@ whole dict as the body and stamp every record with this module's file and line.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
@@ -20,6 +21,7 @@ from opentelemetry.instrumentation.chunkscope.version import __version__
 
 HANDLER_NAME = "chunkscope-otel"
 _SKIP_KEYS = frozenset({"event", "timestamp", "level", "trace_id", "span_id", "exc_info"})
+_PATH_KEYS = frozenset({"path", "root_name"})
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
     logging.INFO: (SeverityNumber.INFO, "INFO"),
@@ -36,11 +38,20 @@ def _value(value: Any) -> Any:
 
 
 class OTelEventHandler(logging.Handler):
-    """A ``logging.Handler`` that emits structlog events (or plain records) to the Logs API."""
+    """A ``logging.Handler`` that emits structlog events (or plain records) to the Logs API.
 
-    def __init__(self, logger_provider: LoggerProvider | None = None) -> None:
+    ``path_attr`` applies ``CHUNKSCOPE_OTEL_PATHS`` to the path-like keys of events, so logs
+    reveal no more of a code base than spans do.
+    """
+
+    def __init__(
+        self,
+        logger_provider: LoggerProvider | None = None,
+        path_attr: Callable[[str], str | None] = str,
+    ) -> None:
         super().__init__(logging.NOTSET)
         self.set_name(HANDLER_NAME)
+        self._path_attr = path_attr
         provider = logger_provider or get_logger_provider()
         self._logger = provider.get_logger("chunkscope", __version__)
 
@@ -52,6 +63,12 @@ class OTelEventHandler(logging.Handler):
                 attributes = {
                     k: _value(v) for k, v in event.items() if k not in _SKIP_KEYS and v is not None
                 }
+                for key in _PATH_KEYS.intersection(attributes):
+                    shown = self._path_attr(str(attributes[key]))
+                    if shown is None:
+                        del attributes[key]
+                    else:
+                        attributes[key] = shown
             else:
                 body = record.getMessage()
                 attributes = {}
