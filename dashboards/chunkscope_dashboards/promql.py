@@ -125,3 +125,17 @@ def ratio_or_zero(numerator: str, denominator: str) -> str:
     would show "No data" instead of the healthy 0 %.
     """
     return f"({numerator} or {denominator} * 0) / {denominator}"
+
+
+def sum_rates_of(
+    metrics: Sequence[str], match: Sequence[str], window: str, by: Sequence[str]
+) -> str:
+    """The summed rate of several counters that share their other labels.
+
+    ``rate()`` drops the metric name, so ``rate({__name__=~"a|b"})`` makes series of ``a`` and
+    ``b`` collide and Prometheus refuses the vector; tagging each with its name keeps them apart.
+    """
+    tagged = " or ".join(
+        f'label_replace({rate(m, match, window)}, "counter", "{m}", "", "")' for m in metrics
+    )
+    return sum_by(by, tagged)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
-from .promql import histogram_quantile, ratio_or_zero, sum_by, sum_rate
+from .promql import SIGNALS, histogram_quantile, ratio_or_zero, sum_by, sum_rate, sum_rates_of
 
 __all__ = [
     "Alert",
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 JOB = ("job",)
+EXPORTER = ("job", "exporter")
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,24 @@ def recording_rules(cfg: Config) -> list[Recording]:
     errors = sum_rate("chunkscope_files_total", (*s, 'chunkscope_outcome="error"'), "5m", JOB)
     # Loss anywhere in the collector: refused at a receiver (memory_limiter pushes back there),
     # dropped in a processor (older collectors) or not enqueued because an exporter queue is
-    # full. Name regexes match with or without the `_total` suffix.
-    lost = (
-        '{__name__=~"otelcol_receiver_refused_.+|otelcol_processor_dropped_.+'
-        '|otelcol_exporter_enqueue_failed_.+", ' + cfg.collector_selector + "}"
+    # full. Failure counters appear only after the first failure, so a healthy collector reads
+    # 0 through the always-present sent/accepted ones.
+    sfx, c = cfg.collector_counter_suffix, (cfg.collector_selector,)
+    lost = sum_rates_of(
+        [
+            f"otelcol_{counter}_{sig}{sfx}"
+            for counter in ("receiver_refused", "processor_dropped", "exporter_enqueue_failed")
+            for sig in SIGNALS
+        ],
+        c,
+        "5m",
+        JOB,
     )
-    failed = '{__name__=~"otelcol_exporter_send_failed_.+", ' + cfg.collector_selector + "}"
+    healthy = sum_rate(f"otelcol_receiver_accepted_spans{sfx}", c, "5m", JOB)
+    failed = sum_rates_of(
+        [f"otelcol_exporter_send_failed_{sig}{sfx}" for sig in SIGNALS], c, "5m", EXPORTER
+    )
+    sent = sum_rate(f"otelcol_exporter_sent_spans{sfx}", c, "5m", EXPORTER)
     rules = [
         Recording("job:chunkscope_files:rate5m", files),
         Recording("job:chunkscope_files:error_ratio_rate5m", ratio_or_zero(errors, files)),
@@ -131,11 +144,8 @@ def recording_rules(cfg: Config) -> list[Recording]:
             "job_instance:process_memory_usage_bytes:max",
             sum_by(("job", "instance"), f"process_memory_usage_bytes{{{s[0]}}}", agg="max"),
         ),
-        Recording("job:otelcol_telemetry_lost:rate5m", sum_by(JOB, f"rate({lost}[5m])")),
-        Recording(
-            "job_exporter:otelcol_exporter_send_failed:rate5m",
-            sum_by(("job", "exporter"), f"rate({failed}[5m])"),
-        ),
+        Recording("job:otelcol_telemetry_lost:rate5m", f"{lost}\nor\n{healthy} * 0"),
+        Recording("job_exporter:otelcol_exporter_send_failed:rate5m", f"{failed}\nor\n{sent} * 0"),
         Recording(
             "job:chunkscope_serve_shed:ratio_rate5m",
             ratio_or_zero(

@@ -220,3 +220,12 @@ class TestStandardVariables:
         assert attrs["service.name"] == "chunker-ci"
         assert attrs["deployment.environment"] == "test"
         assert attrs["service.instance.id"]
+
+    def test_misconfigured_protocol(self, project: Path) -> None:
+        """An unknown OTLP protocol: telemetry stays off with one warning, chunks unchanged."""
+        plain_out, _, plain_code = _chunk(project, clean_env())
+        env = _otel_env("http://127.0.0.1:9", "carrier-pigeon")
+        out, err, code = _chunk(project, env)
+        assert (out, code) == (plain_out, plain_code)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "telemetry is off" in lines[0], err

@@ -161,8 +161,11 @@ def configure_sdk() -> list[Any]:
 
 def _faster(exporters: dict[str, type]) -> dict[str, type]:
     """The stock OTLP/gRPC span exporter, with the wire encoder of ``_otlp`` swapped in."""
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.chunkscope._otlp import FastOTLPSpanExporter
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        from opentelemetry.instrumentation.chunkscope._otlp import FastOTLPSpanExporter
+    except ImportError:  # no gRPC exporter installed: nothing to swap
+        return exporters
 
     return {
         name: FastOTLPSpanExporter if cls is OTLPSpanExporter else cls
