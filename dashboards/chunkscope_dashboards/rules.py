@@ -95,15 +95,14 @@ def recording_rules(cfg: Config) -> list[Recording]:
     stall = cfg.throughput_stall_window
     files = sum_rate("chunkscope_files_total", s, "5m", JOB)
     errors = sum_rate("chunkscope_files_total", (*s, 'chunkscope_outcome="error"'), "5m", JOB)
-    # Loss anywhere in the collector: refused at a receiver (memory_limiter pushes back there),
-    # dropped in a processor (older collectors) or not enqueued because an exporter queue is
-    # full. Failure counters appear only after the first failure, so a healthy collector reads
-    # 0 through the always-present sent/accepted ones.
+    # Loss anywhere in the collector: refused at a receiver (memory_limiter pushes back there)
+    # or not enqueued because an exporter queue is full. Failure counters appear only after the
+    # first failure, so a healthy collector reads 0 through the always-present accepted/sent ones.
     sfx, c = cfg.collector_counter_suffix, (cfg.collector_selector,)
     lost = sum_rates_of(
         [
             f"otelcol_{counter}_{sig}{sfx}"
-            for counter in ("receiver_refused", "processor_dropped", "exporter_enqueue_failed")
+            for counter in ("receiver_refused", "exporter_enqueue_failed")
             for sig in SIGNALS
         ],
         c,
