@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any
 
 from chunkscope import extractor, parser
@@ -118,19 +119,8 @@ def process_entry(entry: Entry, options: ChunkOptions) -> FileResult:
 
 
 def _with_seconds(result: FileResult, seconds: float) -> FileResult:
-    if result.outcome == "skipped":
-        return result
-    return FileResult(
-        path=result.path,
-        outcome=result.outcome,
-        language=result.language,
-        size=result.size,
-        chunks=result.chunks,
-        reason=result.reason,
-        error=result.error,
-        has_syntax_error=result.has_syntax_error,
-        seconds=seconds,
-    )
+    """Count the read in a file's time; a skip took no chunking time worth reporting."""
+    return result if result.outcome == "skipped" else replace(result, seconds=seconds)
 
 
 def chunk_file(

@@ -26,6 +26,7 @@ from dataclasses import fields
 from types import TracebackType
 from typing import IO, Any
 
+from chunkscope.cli._types import whole_number
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
 from chunkscope.model import Chunk, ChunkOptions, FileResult
@@ -42,14 +43,7 @@ class UsageError(Exception):
     """A mistake in the command line, reported as one line with exit status 2."""
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
+_positive = whole_number(1)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

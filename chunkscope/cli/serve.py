@@ -12,24 +12,14 @@ from __future__ import annotations
 
 import argparse
 
+from chunkscope.cli._types import positive_float, whole_number
 from chunkscope.logs import configure_console
 from chunkscope.serve.limits import Limits
 
 _D = Limits()
 
 
-def _nonnegative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
-    return value
+_nonnegative = whole_number(0)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,7 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=_D.request_timeout_seconds,
         metavar="S",
         help=f"per-request timeout; later answers are 504 ({_D.request_timeout_seconds:g})",
@@ -97,7 +87,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--shutdown-grace",
-        type=_positive_float,
+        type=positive_float,
         default=_D.shutdown_grace_seconds,
         metavar="S",
         help=f"seconds SIGTERM waits for in-flight requests ({_D.shutdown_grace_seconds:g})",
