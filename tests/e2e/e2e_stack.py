@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from binaries import deploy_binary
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -40,25 +41,6 @@ OVERLAY = Path(__file__).with_name("collector-overlay.yaml")
 STARTUP_TIMEOUT = 60.0
 
 RUNNING: list[Process] = []
-
-
-def deploy_binary(target: str) -> Path:
-    """``CHUNKSCOPE_<TARGET>_BIN`` if set, else the path build-binaries.sh prints."""
-    var = f"CHUNKSCOPE_{target.upper()}_BIN"
-    if os.environ.get(var):
-        return Path(os.environ[var])
-    out = subprocess.run(
-        ["bash", str(DEPLOY / "build-binaries.sh"), target],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=3000,
-    ).stdout
-    for line in out.splitlines():
-        key, _, value = line.partition("=")
-        if key == var:
-            return Path(value)
-    raise AssertionError(f"build-binaries.sh printed no {var}: {out!r}")
 
 
 def free_port() -> int:
