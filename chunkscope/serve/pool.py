@@ -25,7 +25,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
@@ -138,6 +138,7 @@ class ChunkPool:
         self.metrics = metrics or PoolMetrics()
         self.admitted = 0
         self.queued = 0
+        self.in_worker = 0
         self.ready = False
         self._executor: Executor | None = None
         self._running: asyncio.Semaphore | None = None
@@ -202,10 +203,11 @@ class ChunkPool:
             self.metrics.queued(-1)
         ticket.hold()
         try:
-            future = self._executor.submit(chunk_task, files, options, carrier)
+            future = await self._submit(files, options, carrier)
         except BaseException:
             self._task_done(ticket)
             raise
+        self.in_worker += 1
         future.add_done_callback(lambda _: self._from_thread(ticket))
         try:
             return await asyncio.shield(asyncio.wrap_future(future))
@@ -213,10 +215,25 @@ class ChunkPool:
             await self._rebuild()
             raise WorkerLost("a worker process died while chunking this request") from None
 
+    async def _submit(
+        self, files: list[FileRequest], options: ChunkOptions, carrier: dict[str, str] | None
+    ) -> Future[list[tuple[bytes, Measured | None]]]:
+        """Hand the task to a worker; a pool that broke while idle is rebuilt, not blamed."""
+        assert self._executor is not None
+        try:
+            return self._executor.submit(chunk_task, files, options, carrier)
+        except BrokenProcessPool:
+            await self._rebuild()
+            return self._executor.submit(chunk_task, files, options, carrier)
+
     def _from_thread(self, ticket: Ticket) -> None:
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # loop already closed at interpreter exit
-            self._loop.call_soon_threadsafe(self._task_done, ticket)
+            self._loop.call_soon_threadsafe(self._finished, ticket)
+
+    def _finished(self, ticket: Ticket) -> None:
+        self.in_worker -= 1
+        self._task_done(ticket)
 
     def _task_done(self, ticket: Ticket) -> None:
         assert self._running is not None
@@ -254,6 +271,7 @@ class ChunkPool:
             "workers": self.limits.workers,
             "capacity": self.limits.capacity,
             "in_flight": self.admitted,
+            "running": self.in_worker,
             "queued": self.queued,
             "mode": "threads" if self.threads else "processes",
         }

@@ -173,10 +173,10 @@ def test_a_dead_worker_costs_one_request_not_the_service(
                 client.post("/v1/chunk", params={"path": name}, content=big)
             )
 
-            def admitted() -> bool:
-                return httpx.get(f"{server.url}/readyz").json()["in_flight"] == 1
+            def in_worker() -> bool:
+                return httpx.get(f"{server.url}/readyz").json()["running"] == 1
 
-            await asyncio.to_thread(wait_until, admitted, 60, "the request to be admitted")
+            await asyncio.to_thread(wait_until, in_worker, 60, "the request to reach a worker")
             (worker,) = workers()
             worker.kill()
             return await request
@@ -188,3 +188,22 @@ def test_a_dead_worker_costs_one_request_not_the_service(
     wait_until(lambda: is_ready(server.url), 60, "the rebuilt pool")
     again = httpx.post(f"{server.url}/v1/chunk", params={"path": "x.py"}, content=b"x = 1\n")
     assert again.status_code == 200
+
+
+def test_a_worker_that_died_while_idle_costs_no_request(
+    serve_process: Callable[..., ServeProcess],
+) -> None:
+    """A worker killed between requests: the next request is served by a rebuilt pool."""
+    server = serve_process("--workers", "1")
+    (worker,) = [
+        c
+        for c in psutil.Process(server.proc.pid).children(recursive=True)
+        if "resource_tracker" not in " ".join(c.cmdline())
+    ]
+    worker.kill()
+    worker.wait(timeout=30)
+    response = httpx.post(
+        f"{server.url}/v1/chunk", params={"path": "x.py"}, content=b"def f():\n    return 1\n"
+    )
+    assert response.status_code == 200
+    assert [c["name"] for c in response.json()["chunks"]] == ["f"]
