@@ -36,6 +36,8 @@ nests definitions a thousand deep; a generated or hostile file must not stall th
 """
 _TYPE_CONTAINERS = frozenset({"class", "struct", "interface", "impl", "enum"})
 _ALNUM = re.compile(rb"\w")
+_NON_BLANK = re.compile(rb"\S")
+_BLANKS = b" \t\n\r\x0b\x0c"
 _BLOCK_END = re.compile(rb"(?:[\s;)\]}]|\bend\b)*")
 """Closing tokens only: a Ruby ``end`` left over after the last method is not a chunk."""
 _GO_RECEIVER = re.compile(rb"\(\s*(?:\w+\s+)?[*&\s]*([A-Za-z_]\w*)")
@@ -212,13 +214,18 @@ class _Lines:
 
 
 def _trim(source: bytes, start: int, end: int) -> tuple[int, int] | None:
-    """Shrink ``[start, end)`` to its non-blank content; None if nothing meaningful is left."""
-    segment = source[start:end]
-    stripped = segment.lstrip()
-    if not stripped or _ALNUM.search(stripped) is None:
+    """Shrink ``[start, end)`` to its non-blank content; None if nothing meaningful is left.
+
+    Searches in place rather than slicing: a definition's bytes are not copied to trim them.
+    """
+    first = _NON_BLANK.search(source, start, end)
+    if first is None:
         return None
-    start += len(segment) - len(stripped)
-    end = start + len(stripped.rstrip())
+    start = first.start()
+    while end > start and source[end - 1] in _BLANKS:
+        end -= 1
+    if _ALNUM.search(source, start, end) is None:
+        return None
     return start, end
 
 
