@@ -7,9 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from .conftest import clean_env, run_cli, run_python
-from .otlp_receiver import GrpcReceiver
+from otel_support import clean_env, run_cli, run_python
+from otlp_receiver import GrpcReceiver
 
 _PROBE = """
 import json, sys

@@ -8,8 +8,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .conftest import CANARY, clean_env, run_cli
-from .otlp_receiver import GrpcReceiver, HttpReceiver, Received, free_port
+from otel_support import CANARY, clean_env, run_cli
+from otlp_receiver import GrpcReceiver, HttpReceiver, Received, free_port
 
 CONTRACT_METRICS = {
     "chunkscope.parse.duration",

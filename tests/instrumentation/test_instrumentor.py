@@ -14,11 +14,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NoOpTracerProvider
+from otel_support import Telemetry
 
 import chunkscope
 from chunkscope import extractor, parser, pipeline
-
-from .conftest import Telemetry
 
 WRAPPED = [
     (parser, "parse"),

@@ -9,10 +9,9 @@ import pytest
 from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from otel_support import Telemetry
 
 import chunkscope
-
-from .conftest import Telemetry
 
 
 class TestLogCorrelation:

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from opentelemetry.instrumentation.chunkscope._metrics import DURATION_BUCKETS, SIZE_BUCKETS
 from opentelemetry.sdk.metrics.export import Histogram, Sum
+from otel_support import Telemetry
 
 import chunkscope
-
-from .conftest import Telemetry
 
 CONTRACT = {
     "chunkscope.parse.duration": (Histogram, "s"),

@@ -14,10 +14,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
+from otel_support import Telemetry
 
 import chunkscope
-
-from .conftest import Telemetry
 
 
 def _decode(encoder: WireEncoder, spans: object) -> ExportTraceServiceRequest:

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
+from otel_support import SOURCES, Telemetry
 
 import chunkscope
 from chunkscope import pipeline
 from chunkscope.model import ChunkOptions
-
-from .conftest import SOURCES, Telemetry
 
 
 def _results(project: Path) -> dict[str, chunkscope.FileResult]:
