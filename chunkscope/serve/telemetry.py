@@ -90,8 +90,12 @@ def instrument_app(app: Any, tracer_provider: Any = None, meter_provider: Any = 
 def _stable_http_semconv() -> None:
     """Emit ``http.server.request.duration`` (seconds), the name the dashboards query.
 
-    The opt-in is read once per process, by the first instrumentor, which by now was
-    chunkscope's own; unless the user chose a mode, choose the stable one and re-read it.
+    With ``CHUNKSCOPE_OTEL=1`` the instrumentation's bootstrap already defaults the opt-in
+    to ``http`` before anything is instrumented. An app built in a process that instrumented
+    earlier with the variable unset (providers passed in, as in tests) has the old mode
+    cached: the variable is read once per process, so unless the user chose a mode, choose
+    the stable one and re-read it (through the instrumentation library's private class,
+    the only way to re-read it).
     """
     if os.environ.get(SEMCONV_OPT_IN):
         return
@@ -119,29 +123,19 @@ class _Shape:
 def replay(measured: list[Measured], meter_provider: Any = None) -> None:
     """Record here the chunker measurements workers carried back in ``FileResult.extra``.
 
-    Workers configure no meter (one writer per counter: the server process), so the
-    instrumentation stashes each file's parse/extract/file measurements in the result; the
-    CLI's ``chunk_paths`` replays them in its run wrapper, and the service does it here with
-    the instrumentation's own replay, into the same recorder its wrappers use. Never raises.
+    In a worker process the instrumentation records no metric itself (one writer per
+    counter: the server process owns them); it stashes each file's parse/extract/file
+    measurements in the result, and ``record_worker_result`` records them here, through the
+    same recorder the wrappers use. Only the chunks' (kind, size) travel back, rebuilt as
+    ``_Shape``. Never raises.
     """
     try:
-        from types import SimpleNamespace
+        from opentelemetry.instrumentation.chunkscope import record_worker_result
 
-        from opentelemetry import metrics
-        from opentelemetry.instrumentation import chunkscope as inst
-        from opentelemetry.instrumentation.chunkscope import _wrappers
-
-        meter = metrics.get_meter(
-            inst.__name__, inst.__version__, meter_provider, schema_url=inst._SCHEMA_URL
-        )
-        owner = SimpleNamespace(recorder=inst._recorder(meter))
         for view, shapes in measured:
-            stash = view.extra.pop(_wrappers.STASH_KEY, None)
-            if stash is None:
-                continue
             chunks = tuple(_Shape(kind, size) for kind, size in shapes)
             result = replace(view, chunks=chunks)  # type: ignore[arg-type]
-            _wrappers._Telemetry._replay(owner, result, stash)  # type: ignore[arg-type]
+            record_worker_result(result, meter_provider)
     except Exception as exc:  # telemetry never breaks a response
         _log.warning("serve.replay_failed", error=f"{type(exc).__name__}: {exc}")
 

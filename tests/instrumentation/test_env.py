@@ -156,3 +156,36 @@ class TestZeroCode:
         with GrpcReceiver() as receiver:
             self._run(project, receiver, OTEL_SDK_DISABLED="true", CHUNKSCOPE_OTEL="1")
             assert receiver.received.raw == []
+
+
+_SEMCONV_PROBE = (
+    "import chunkscope, os\n"
+    "from opentelemetry.instrumentation._semconv import (\n"
+    "    _OpenTelemetrySemanticConventionStability as S,\n"
+    "    _OpenTelemetryStabilitySignalType as T,\n"
+    ")\n"
+    "mode = S._get_opentelemetry_stability_opt_in_mode(T.HTTP).value\n"
+    "print(os.environ['OTEL_SEMCONV_STABILITY_OPT_IN'], mode)\n"
+)
+_NO_EXPORT = {
+    "CHUNKSCOPE_OTEL": "1",
+    "OTEL_TRACES_EXPORTER": "none",
+    "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none",
+}
+
+
+class TestHttpSemconvDefault:
+    def test_stable_http_by_default(self) -> None:
+        """With CHUNKSCOPE_OTEL=1 and no choice made, HTTP instrumentations use stable semconv."""
+        done = run_python(_SEMCONV_PROBE, clean_env(**_NO_EXPORT))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["http", "http"]
+
+    def test_user_choice_is_kept(self) -> None:
+        """A mode the user set is left as it is."""
+        done = run_python(
+            _SEMCONV_PROBE, clean_env(OTEL_SEMCONV_STABILITY_OPT_IN="http/dup", **_NO_EXPORT)
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["http/dup", "http/dup"]

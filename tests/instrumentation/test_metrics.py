@@ -149,3 +149,38 @@ class TestValues:
         assert seen == [1]
         after = _points(telemetry.metrics()["chunkscope.files.active"])
         assert after[frozenset()].value == 0
+
+
+class TestRecordWorkerResult:
+    def test_worker_measurements_are_recorded_once_where_called(
+        self, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A file chunked in worker mode records nothing itself; record_worker_result does, once."""
+        from opentelemetry.instrumentation.chunkscope import _safety, record_worker_result
+
+        from chunkscope import pipeline
+
+        monkeypatch.setattr(_safety, "pool_worker", False)  # entering worker mode sets it
+        with pipeline._attached({}):
+            result = pipeline.chunk_source(b"def f():\n    return 1\n", "w.py", None, None)
+        assert "chunkscope.parse.duration" not in telemetry.metrics()
+
+        assert record_worker_result(result, telemetry.meter_provider) is True
+        assert record_worker_result(result, telemetry.meter_provider) is False
+        metrics = telemetry.metrics()
+        files = _points(metrics["chunkscope.files"])
+        assert files[_key(language="python", outcome="chunked")].value == 1
+        parse = _points(metrics["chunkscope.parse.duration"])
+        assert parse[_key(language="python", outcome="ok")].count == 1
+        (file_span,) = telemetry.by_name("chunkscope.file")
+        (point,) = metrics["chunkscope.file.duration"].data.data_points
+        assert point.exemplars[0].span_id == file_span.context.span_id
+
+    def test_result_without_stash_records_nothing(self, telemetry: Telemetry) -> None:
+        """A result from an uninstrumented or in-process call is left alone."""
+        from opentelemetry.instrumentation.chunkscope import record_worker_result
+
+        result = chunkscope.chunk_source(b"x = 1\n", "a.py")
+        before = telemetry.metrics()["chunkscope.files"].data.data_points[0].value
+        assert record_worker_result(result, telemetry.meter_provider) is False
+        assert telemetry.metrics()["chunkscope.files"].data.data_points[0].value == before

@@ -25,6 +25,8 @@ Three ways to turn it on:
     ChunkscopeInstrumentor().uninstrument()
 
 ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``logger_provider``.
+A program running ``chunk_source`` in worker processes of its own hands each returned
+``FileResult`` to ``record_worker_result(result)`` in the process that owns the meter.
 Spans: ``chunkscope.run`` -> ``chunkscope.file`` -> ``chunkscope.parse`` /
 ``chunkscope.extract``; metrics: ``chunkscope.*`` (see ``_metrics``); chunkscope's structlog
 events become log records carrying the trace and span ids. No source or chunk text is ever
@@ -45,7 +47,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-__all__ = ["ChunkscopeInstrumentor", "__version__"]
+__all__ = ["ChunkscopeInstrumentor", "__version__", "record_worker_result"]
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.11.0"
 _recorders: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -62,6 +64,35 @@ def _recorder(meter: Any) -> Any:
     except TypeError:  # a meter that cannot be weakly referenced
         found = Recorder(meter)
     return found
+
+
+def record_worker_result(result: Any, meter_provider: Any = None) -> bool:
+    """Record the ``chunkscope.*`` metrics of a file chunked in an instrumented worker process.
+
+    Why: in a worker (a ``--jobs`` pool, a server's process pool) the instrumentation records
+    no metric itself, so each counter has one writer; it stashes the file's parse, extract and
+    file measurements in ``result.extra``. ``chunk_paths`` records them in the parent on its
+    own; a program that runs ``chunk_source``/``chunk_file`` in its own workers hands each
+    returned ``FileResult`` here, in the process that owns the meter. ``result`` needs the
+    ``FileResult`` fields ``extra``, ``language``, ``outcome``, ``reason``, ``size`` and
+    ``chunks`` (objects with ``kind``, ``start_byte``, ``end_byte``). The stash is removed, so
+    a result is recorded once. Returns True when there was something to record; never raises.
+    """
+    from opentelemetry import metrics
+    from opentelemetry.instrumentation.chunkscope import _wrappers
+    from opentelemetry.instrumentation.chunkscope._safety import report
+
+    try:
+        extra = getattr(result, "extra", None)
+        stash = extra.pop(_wrappers.STASH_KEY, None) if extra else None
+        if stash is None:
+            return False
+        meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
+        _wrappers.replay(_recorder(meter), result, stash)
+        return True
+    except Exception as exc:
+        report(exc)
+        return False
 
 
 class ChunkscopeInstrumentor(BaseInstrumentor):

@@ -25,6 +25,7 @@ from typing import Any
 ENV = "CHUNKSCOPE_OTEL"
 PROMETHEUS_PORT_ENV = "CHUNKSCOPE_PROMETHEUS_PORT"
 PROMETHEUS_ADDR_ENV = "CHUNKSCOPE_PROMETHEUS_ADDR"
+SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _PROCESS_METRICS: dict[str, list[str] | None] = {
     "process.cpu.time": ["user", "system"],
@@ -75,12 +76,25 @@ def autoinstrument() -> None:
         instrumentor = ChunkscopeInstrumentor()
         if instrumentor.is_instrumented_by_opentelemetry or ChunkscopeInstrumentor._busy:
             return
+        stable_http_semconv()
         configure_sdk()
         instrumentor.instrument()
     except Exception as exc:
         _log.warning(
             "chunkscope telemetry is off, it could not start: %s: %s", type(exc).__name__, exc
         )
+
+
+def stable_http_semconv() -> None:
+    """Default ``OTEL_SEMCONV_STABILITY_OPT_IN`` to ``http`` unless the user chose a mode.
+
+    The HTTP instrumentations a chunkscope service uses then emit the stable
+    ``http.server.request.duration`` (seconds) the dashboards query, not the deprecated
+    ``http.server.duration``. It must be set before the first ``instrument()``: the
+    instrumentation library reads the variable once per process, at that point.
+    """
+    if not os.environ.get(SEMCONV_OPT_IN_ENV, "").strip():
+        os.environ[SEMCONV_OPT_IN_ENV] = "http"
 
 
 def _resource_attributes() -> dict[str, str]:

@@ -275,17 +275,7 @@ class _Telemetry:
             report(exc)
 
     def _replay(self, result: Any, stash: tuple[Any, ...]) -> None:
-        trace_id, span_id, flags, pending, seconds = stash
-        ctx = otel_trace.set_span_in_context(
-            NonRecordingSpan(SpanContext(trace_id, span_id, True, TraceFlags(flags)))
-        )
-        recorder = self.recorder
-        for kind, language, outcome, elapsed in pending or ():
-            if kind == "p":
-                recorder.parse(language, outcome, elapsed, ctx)
-            else:
-                recorder.extract(language, elapsed, ctx)
-        recorder.file(result, seconds, ctx)
+        replay(self.recorder, result, stash)
 
     def end_run(self, probe: list[Any], error: BaseException | None) -> None:
         try:
@@ -334,6 +324,20 @@ class _Telemetry:
                 self.end_run(probe, exc)
             raise
         self.end_run(probe, None)
+
+
+def replay(recorder: Recorder, result: Any, stash: tuple[Any, ...]) -> None:
+    """Record a worker's stashed measurements, with exemplars pointing at its file span."""
+    trace_id, span_id, flags, pending, seconds = stash
+    ctx = otel_trace.set_span_in_context(
+        NonRecordingSpan(SpanContext(trace_id, span_id, True, TraceFlags(flags)))
+    )
+    for kind, language, outcome, elapsed in pending or ():
+        if kind == "p":
+            recorder.parse(language, outcome, elapsed, ctx)
+        else:
+            recorder.extract(language, elapsed, ctx)
+    recorder.file(result, seconds, ctx)
 
 
 # factories ------------------------------------------------------------------------------
