@@ -393,4 +393,6 @@ def extract(
                 parts=total,
             )
         )
+    for d in defs:
+        d.parent = None  # no parent <-> child cycles: the tree is freed now, not by a later GC
     return chunks
