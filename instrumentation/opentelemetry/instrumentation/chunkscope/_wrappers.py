@@ -343,40 +343,34 @@ def replay(recorder: Recorder, result: Any, stash: tuple[Any, ...]) -> None:
 # factories ------------------------------------------------------------------------------
 
 
-def parse_wrapper(t: _Telemetry) -> Wrapper:
+def _stage_wrapper(
+    start: Callable[[Any, Any], Any], end: Callable[[Any, Any, BaseException | None], None]
+) -> Wrapper:
+    """One shape for both stages: open a probe, call through, close it with the result."""
+
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
-        probe = t.start_parse(args, kwargs)
+        probe = start(args, kwargs)
         if probe is None:
             return wrapped(*args, **kwargs)
         try:
-            tree = wrapped(*args, **kwargs)
+            value = wrapped(*args, **kwargs)
         except BaseException as exc:
-            t.end_parse(probe, None, exc)
+            end(probe, None, exc)
             raise
-        t.end_parse(probe, tree, None)
-        return tree
+        end(probe, value, None)
+        return value
 
     return wrapper
+
+
+def parse_wrapper(t: _Telemetry) -> Wrapper:
+    return _stage_wrapper(t.start_parse, t.end_parse)
 
 
 def extract_wrapper(t: _Telemetry) -> Wrapper:
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        if not is_instrumentation_enabled():
-            return wrapped(*args, **kwargs)
-        probe = t.start_extract(args, kwargs)
-        if probe is None:
-            return wrapped(*args, **kwargs)
-        try:
-            chunks = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            t.end_extract(probe, None, exc)
-            raise
-        t.end_extract(probe, chunks, None)
-        return chunks
-
-    return wrapper
+    return _stage_wrapper(t.start_extract, t.end_extract)
 
 
 def file_wrapper(
