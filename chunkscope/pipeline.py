@@ -24,7 +24,7 @@ from chunkscope import extractor, parser
 from chunkscope.languages import canonical, detect
 from chunkscope.logs import get_logger
 from chunkscope.model import ChunkOptions, FileResult
-from chunkscope.walker import Entry, run_root, walk
+from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
 
 DEFAULT_OPTIONS = ChunkOptions()
 BINARY_SNIFF_BYTES = 8192
@@ -111,7 +111,7 @@ def process_entry(entry: Entry, options: ChunkOptions) -> FileResult:
     try:
         data = _read(entry.path, options.max_file_bytes)
     except OSError as exc:
-        return FileResult(path=entry.rel, outcome="error", error=exc.strerror or str(exc))
+        return FileResult(path=entry.rel, outcome="error", error=os_error(exc))
     if isinstance(data, FileResult):
         return FileResult(path=entry.rel, outcome=data.outcome, size=data.size, reason=data.reason)
     result = _chunk_bytes(data, entry.rel, None, options)
@@ -132,15 +132,7 @@ def chunk_file(
     absolute = os.path.abspath(os.fspath(path))
     base = os.path.abspath(os.fspath(root)) if root is not None else os.path.dirname(absolute)
     rel = os.path.relpath(absolute, base).replace(os.sep, "/")
-    try:
-        mode = os.stat(absolute).st_mode
-    except OSError as exc:
-        reason = "symlink_loop" if os.path.islink(absolute) else None
-        if reason:
-            return _skipped(rel, reason)
-        return FileResult(path=rel, outcome="error", error=exc.strerror or str(exc))
-    entry = Entry(absolute, rel, None if stat.S_ISREG(mode) else "not_regular")
-    return process_entry(entry, options or DEFAULT_OPTIONS)
+    return process_entry(entry_for(absolute, rel), options or DEFAULT_OPTIONS)
 
 
 def _carrier() -> dict[str, str] | None:

@@ -104,16 +104,21 @@ def walk(paths: Iterable[str | os.PathLike[str]], options: ChunkOptions) -> Iter
     root = run_root(given)
     for arg in sorted(given, key=lambda p: _rel(os.path.abspath(p), root) + _slash(p)):
         absolute = os.path.abspath(arg)
-        try:
-            st = os.stat(absolute)
-        except OSError as exc:
-            reason = "symlink_loop" if os.path.islink(absolute) else None
-            yield Entry(absolute, _rel(absolute, root), reason, None if reason else _oserror(exc))
-            continue
-        if stat.S_ISDIR(st.st_mode):
+        if os.path.isdir(absolute):
             yield from _walk_dir(absolute, root, options)
         else:
-            yield _classify_file(absolute, _rel(absolute, root), st.st_mode)
+            yield entry_for(absolute, _rel(absolute, root))
+
+
+def entry_for(absolute: str, rel: str) -> Entry:
+    """One path the user named: a file to open, or why not (a loop, an error, not a file)."""
+    try:
+        mode = os.stat(absolute).st_mode
+    except OSError as exc:
+        if os.path.islink(absolute):
+            return Entry(absolute, rel, "symlink_loop")
+        return Entry(absolute, rel, error=os_error(exc))
+    return _classify_file(absolute, rel, mode)
 
 
 def _slash(path: str) -> str:
@@ -121,7 +126,8 @@ def _slash(path: str) -> str:
     return "/" if os.path.isdir(path) else ""
 
 
-def _oserror(exc: OSError) -> str:
+def os_error(exc: OSError) -> str:
+    """The message a report shows for a failed system call: ``Permission denied``."""
     return exc.strerror or str(exc)
 
 
@@ -144,7 +150,7 @@ def _walk_dir(top: str, root: Path, options: ChunkOptions) -> Iterator[Entry]:
     try:
         listing = _listing(top)
     except OSError as exc:
-        yield Entry(top, _rel(top, root) + "/", error=_oserror(exc))
+        yield Entry(top, _rel(top, root) + "/", error=os_error(exc))
         return
     rules = _Ignores().entering(top) if gitignore else _Ignores()
     stack: list[tuple[Iterator[os.DirEntry[str]], _Ignores]] = [(iter(listing), rules)]
@@ -185,7 +191,7 @@ def _walk_dir(top: str, root: Path, options: ChunkOptions) -> Iterator[Entry]:
                 continue
             yield _classify_file(entry.path, rel, entry.stat(follow_symlinks=is_link).st_mode)
         except OSError as exc:
-            yield Entry(entry.path, rel + ("/" if _is_dir(entry) else ""), error=_oserror(exc))
+            yield Entry(entry.path, rel + ("/" if _is_dir(entry) else ""), error=os_error(exc))
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
