@@ -34,7 +34,6 @@ A query's cost grows with the square of the tree's depth past a few ten thousand
 descending from the root, so each deep definition costs its depth again. Real code never
 nests definitions a thousand deep; a generated or hostile file must not stall the run.
 """
-_TYPE_CONTAINERS = frozenset({"class", "struct", "interface", "impl", "enum"})
 _ALNUM = re.compile(rb"\w")
 _NON_BLANK = re.compile(rb"\S")
 _BLANKS = b" \t\n\r\x0b\x0c"
@@ -47,6 +46,7 @@ _C_NAME_KINDS = frozenset(
         "field_identifier",
         "qualified_identifier",
         "operator_name",
+        "operator_cast",
         "destructor_name",
         "template_function",
         "type_identifier",
@@ -64,6 +64,8 @@ class _Def:
     parent: _Def | None = None
     children: list[_Def] = field(default_factory=list)
     qualified: str | None = None
+    scope: str | None = None
+    """Dotted owner named outside the body: C++ ``ns::Widget::``, a Go receiver, ``def Const.m``."""
 
 
 @cache
@@ -82,33 +84,89 @@ def _text(source: bytes, node: ts.Node | None) -> str | None:
     return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
-def _name(node: ts.Node, source: bytes, outer: ts.Node) -> str | None:
+def _name_node(node: ts.Node, outer: ts.Node) -> ts.Node | None:
     named = node.child_by_field_name("name")
     if named is not None:
-        return _text(source, named)
+        return named
     kind = node.type
     if kind == "field_definition":
-        return _text(source, node.child_by_field_name("property"))
+        return node.child_by_field_name("property")
     if kind == "singleton_class":
-        return _text(source, node.child_by_field_name("value"))
+        return node.child_by_field_name("value")
     if kind == "type_declaration":
         spec = node.named_children[0] if node.named_child_count else None
-        return _text(source, spec.child_by_field_name("name")) if spec else None
+        return spec.child_by_field_name("name") if spec else None
     if kind in ("lexical_declaration", "variable_declaration"):
         for child in node.named_children:
             if child.type == "variable_declarator":
-                return _text(source, child.child_by_field_name("name"))
+                return child.child_by_field_name("name")
         return None
     if kind == "impl_item":
-        return _text(source, node.child_by_field_name("type"))
+        return node.child_by_field_name("type")
     if kind == "function_definition":
         decl = node.child_by_field_name("declarator")
         while decl is not None and decl.type not in _C_NAME_KINDS:
-            decl = decl.child_by_field_name("declarator")
-        return _text(source, decl)
+            if decl.type == "reference_declarator":  # ``T& T::operator=(...)``: no field name
+                decl = decl.named_children[0] if decl.named_child_count else None
+            else:
+                decl = decl.child_by_field_name("declarator")
+        return decl
     if outer.type == "type_definition":
-        return _text(source, outer.child_by_field_name("declarator"))
+        return outer.child_by_field_name("declarator")
     return None
+
+
+def _spelled(named: ts.Node, source: bytes) -> tuple[str | None, str | None]:
+    """The name proper and the dotted scope written in front of it (C++ ``ns::Widget::``).
+
+    Splitting the scope off makes an out-of-class ``void ns::Widget::draw()`` read like
+    the in-class definition it stands for: ``draw`` in ``ns.Widget``.
+    """
+    scope: list[str] = []
+    kind = named.type
+    if kind == "nested_namespace_specifier":  # ``namespace a::b``: ``b`` inside ``a``
+        parts = [_text(source, child) or "" for child in named.named_children]
+        return parts[-1] if parts else None, ".".join(parts[:-1]) or None
+    while kind == "qualified_identifier":
+        owner = named.child_by_field_name("scope")
+        if owner is not None:
+            if owner.type == "template_type":  # ``Stack<T>::push`` belongs to ``Stack``
+                owner = owner.child_by_field_name("name") or owner
+            scope.append(_text(source, owner) or "")
+        inner = named.child_by_field_name("name")
+        if inner is None:
+            break
+        named, kind = inner, inner.type
+    if kind == "operator_cast":  # ``operator bool() const`` is named ``operator bool``
+        stop = named.child_by_field_name("declarator")
+        while stop is not None and stop.type != "abstract_function_declarator":
+            stop = stop.child_by_field_name("declarator")
+        end = stop.start_byte if stop is not None else named.end_byte
+        name = " ".join(source[named.start_byte : end].decode("utf-8", "replace").split())
+    else:
+        name = _text(source, named)
+    return name, ".".join(scope) or None
+
+
+def _receiver(node: ts.Node, source: bytes) -> str | None:
+    """The type a definition is attached to from outside: Go's receiver, Ruby's ``def Const.m``."""
+    kind = node.type
+    if kind == "method_declaration":
+        receiver = node.child_by_field_name("receiver")  # Go only; Java and C# have none
+        match = _GO_RECEIVER.match(receiver.text or b"") if receiver is not None else None
+        return match.group(1).decode("utf-8", "replace") if match else None
+    if kind == "singleton_method":
+        owner = node.child_by_field_name("object")
+        if owner is not None and owner.type in ("constant", "scope_resolution"):
+            return (_text(source, owner) or "").replace("::", ".") or None
+    return None
+
+
+def _name(node: ts.Node, source: bytes, outer: ts.Node) -> tuple[str | None, str | None]:
+    """(name, scope) of a definition; the scope is None unless spelled outside the body."""
+    named = _name_node(node, outer)
+    name, scope = _spelled(named, source) if named is not None else (None, None)
+    return name, scope or _receiver(node, source)
 
 
 def _end_row(node: ts.Node) -> int:
@@ -169,13 +227,19 @@ def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
             if key in seen:
                 continue
             seen.add(key)
-            defs.append(_Def(start, outer.end_byte, kind, _name(node, source, outer), node))
+            name, scope = _name(node, source, outer)
+            defs.append(_Def(start, outer.end_byte, kind, name, node, scope=scope))
     defs.sort(key=lambda d: (d.start, -d.end))
     return defs
 
 
 def _nest(defs: list[_Def], language: str) -> list[_Def]:
-    """Link each definition to its enclosing one; return the top-level definitions."""
+    """Link each definition to its enclosing one and settle function vs method.
+
+    Returns the top-level definitions.
+    """
+    containers = LANGUAGES[language].method_containers
+    namespaces: set[str | None] | None = None
     top: list[_Def] = []
     stack: list[_Def] = []
     for d in defs:
@@ -185,18 +249,27 @@ def _nest(defs: list[_Def], language: str) -> list[_Def]:
         d.parent = parent
         (parent.children if parent else top).append(d)
         if d.kind in ("function", "method"):
-            if parent is not None and parent.kind in _TYPE_CONTAINERS:
+            if d.scope is not None:
+                if namespaces is None:
+                    namespaces = _namespaces(defs, containers)
+                # The grammar cannot tell ``ns::f`` from ``Widget::f``: a scope naming a
+                # namespace of this file is one; anything else is taken to be a type.
+                in_namespace = d.scope.rpartition(".")[2] in namespaces
+                d.kind = "function" if in_namespace else "method"
+            elif parent is not None and parent.kind in containers:
                 d.kind = "method"
             elif d.kind == "method" and language != "go":
                 d.kind = "function"
-        if language == "go" and d.kind == "method" and parent is None:
-            receiver = d.node.child_by_field_name("receiver")
-            if receiver is not None:
-                match = _GO_RECEIVER.match(receiver.text or b"")
-                if match:
-                    d.qualified = match.group(1).decode("utf-8", "replace")
         stack.append(d)
     return top
+
+
+def _namespaces(defs: list[_Def], containers: frozenset[str]) -> set[str | None]:
+    """Names of the namespaces defined in a file that are not also the name of a type there."""
+    if "module" in containers:  # Ruby: ``def Util.x`` is a method of the module ``Util``
+        return set()
+    types = {d.name for d in defs if d.kind in containers}
+    return {d.name for d in defs if d.kind == "module"} - types
 
 
 class _Lines:
@@ -312,15 +385,18 @@ def _qualified(d: _Def | None) -> str | None:
     if d is None:
         return None
     if d.qualified is None:
+        owner = _parent_name(d)
         own = d.name or "<anonymous>"
-        d.qualified = f"{_qualified(d.parent)}.{own}" if d.parent else own
+        d.qualified = f"{owner}.{own}" if owner else own
     return d.qualified
 
 
 def _parent_name(d: _Def) -> str | None:
-    if d.parent is None:
-        return d.qualified if d.kind == "method" and d.qualified else None
-    return _qualified(d.parent)
+    """The enclosing definition's qualified name, followed by any scope spelled in the name."""
+    outer = _qualified(d.parent)
+    if d.scope is None:
+        return outer
+    return f"{outer}.{d.scope}" if outer else d.scope
 
 
 def _walk_defs(top: list[_Def]) -> Iterable[_Def]:

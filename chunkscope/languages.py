@@ -16,6 +16,9 @@ from functools import cache
 
 import tree_sitter as ts
 
+TYPE_KINDS = frozenset({"class", "struct", "interface", "impl", "enum"})
+"""Chunk kinds whose directly nested functions are methods, in every language."""
+
 
 @dataclass(frozen=True, slots=True)
 class LanguageSpec:
@@ -33,6 +36,13 @@ class LanguageSpec:
     comments: frozenset[str] = frozenset({"comment"})
     """Node kinds attached to the next definition when they sit directly above it."""
     filenames: tuple[str, ...] = ()
+    method_containers: frozenset[str] = TYPE_KINDS
+    """Chunk kinds whose directly nested functions are methods.
+
+    Ruby adds ``module``: a ``def`` in a module is a mixin or module method, called on
+    the module or on what includes it, never a free function. A namespace elsewhere
+    (C++, C#, TypeScript, Rust ``mod``) only groups free functions.
+    """
 
 
 _PY = """
@@ -223,6 +233,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
             _RUBY,
             interpreters=("ruby", "jruby"),
             filenames=("Rakefile", "Gemfile", "Guardfile", "Vagrantfile"),
+            method_containers=TYPE_KINDS | {"module"},
         ),
         LanguageSpec(
             "bash",

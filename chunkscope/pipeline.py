@@ -9,13 +9,11 @@ in this process and in ``--jobs`` workers alike.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import stat
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
@@ -167,6 +165,9 @@ def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
 
 def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Iterator[FileResult]:
     """Chunk in worker processes, yielding in walk order with a bounded number in flight."""
+    import multiprocessing  # here, not at the top: a one-job run does without 3 MB of modules
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     context = multiprocessing.get_context("spawn")
     carrier = _carrier()
     window = jobs * 4

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
-
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from chunkscope.model import SKIP_REASONS, FileResult
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 _MB = 1_000_000
 
@@ -112,6 +113,8 @@ class RunReport:
 
     def summary_table(self) -> Table:
         """A few lines for a human: per-language totals, then skips and errors by count."""
+        from rich.table import Table
+
         seconds = self.seconds if self.seconds is not None else time.perf_counter() - self.started
         rate = f"{self.bytes / _MB / seconds:.1f} MB/s" if seconds > 0 else "-"
         table = Table(

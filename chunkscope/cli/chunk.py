@@ -26,6 +26,8 @@ from dataclasses import fields
 from types import TracebackType
 from typing import IO, Any
 
+import orjson
+
 from chunkscope.cli._types import whole_number
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
@@ -137,8 +139,31 @@ def _options(args: argparse.Namespace) -> ChunkOptions:
 
 
 def chunk_json(chunk: Chunk, *, ascii: bool = False) -> str:
-    """One chunk as a JSON object in ``CHUNK_FIELDS`` order."""
-    return json.dumps({name: getattr(chunk, name) for name in CHUNK_FIELDS}, ensure_ascii=ascii)
+    """One chunk as compact JSON in ``CHUNK_FIELDS`` order, as orjson writes it."""
+    return json.dumps(
+        {name: getattr(chunk, name) for name in CHUNK_FIELDS},
+        ensure_ascii=ascii,
+        separators=(",", ":"),
+    )
+
+
+def encode_chunks(chunks: tuple[Chunk, ...], lead: str, sep: str, tail: str) -> bytes:
+    """A file's chunks as compact UTF-8 JSON objects joined by ``sep``.
+
+    orjson encodes the dataclasses in field order about four times faster than ``json``;
+    the JSON writer is the CLI's biggest cost after chunking itself. orjson refuses lone
+    surrogates, which only a path with undecodable bytes holds: those files go through
+    ``json`` and ``utf8`` below.
+    """
+    try:
+        body = sep.encode().join(map(orjson.dumps, chunks))
+    except orjson.JSONEncodeError:
+
+        def encoded(ascii: bool) -> str:
+            return lead + sep.join(chunk_json(c, ascii=ascii) for c in chunks) + tail
+
+        return utf8(encoded(False), lambda: encoded(True))
+    return lead.encode() + body + tail.encode()
 
 
 def utf8(text: str, fallback: Callable[[], str]) -> bytes:
@@ -177,10 +202,7 @@ class _Writer:
             else:
                 lead, sep, tail = ("\n" if self.count == 0 else ",\n"), ",\n", ""
 
-            def encoded(ascii: bool) -> str:
-                return lead + sep.join(chunk_json(c, ascii=ascii) for c in chunks) + tail
-
-            self.sink.write(utf8(encoded(False), lambda: encoded(True)))
+            self.sink.write(encode_chunks(chunks, lead, sep, tail))
         self.count += len(chunks)
 
     def __exit__(

@@ -382,7 +382,7 @@ int helper() { return 1; }
             ("class", "Shape", "geo", 9, 11),
             ("struct", "Box", "geo", 13, 15),
             ("method", "get", "geo.Box", 16, 16),
-            ("function", "Shape::area", "geo", 19, 21),
+            ("method", "area", "geo.Shape", 19, 21),
             ("module", "inner", "geo", 23, 23),
             ("function", "helper", "geo.inner", 24, 24),
             ("code", None, None, 27, 27),
@@ -658,6 +658,127 @@ class TestNesting:
         result = chunk_source(source, "f.py", "python")
         parts = [(c.name, c.part, c.parts, c.start_line) for c in result.chunks if c.name == "f"]
         assert parts == [("f", 1, 2, 1), ("f", 2, 2, 7)]
+
+
+class TestMethodKinds:
+    """A method defined away from its class body is still a method of that class."""
+
+    def test_cpp_out_of_class_definitions_are_methods(self, outline) -> None:
+        """``Widget::draw`` is method ``draw`` of ``Widget``, qualified like an in-class one."""
+        source = """\
+            namespace ns {
+            class Widget {
+            public:
+                Widget();
+                void draw();
+                int size() const { return 1; }
+            };
+            }
+
+            namespace util {
+            int helper();
+            }
+
+            ns::Widget::Widget() {}
+
+            void ns::Widget::draw() {
+                struct Local { int x; };
+            }
+
+            namespace ns {
+            Widget::~Widget() {}
+            }
+
+            template <typename T>
+            void Stack<T>::push(T x) {
+                items.push_back(x);
+            }
+
+            Widget& Widget::operator=(const Widget&) { return *this; }
+            Widget::operator const char*() const { return 0; }
+
+            int util::helper() { return 1; }
+
+            namespace a::b {
+            int f() { return 1; }
+            }
+
+            void a::b::g() {}
+            """
+        assert outline(source, "cpp") == [
+            ("module", "ns", None, 1, 1),
+            ("class", "Widget", "ns", 2, 5),
+            ("method", "size", "ns.Widget", 6, 6),
+            ("module", "util", None, 10, 12),
+            ("method", "Widget", "ns.Widget", 14, 14),
+            ("method", "draw", "ns.Widget", 16, 16),
+            ("struct", "Local", "ns.Widget.draw", 17, 17),
+            ("module", "ns", None, 20, 20),
+            ("method", "~Widget", "ns.Widget", 21, 21),
+            ("method", "push", "Stack", 24, 27),
+            ("method", "operator=", "Widget", 29, 29),
+            ("method", "operator const char*", "Widget", 30, 30),
+            ("function", "helper", "util", 32, 32),
+            ("module", "b", "a", 34, 34),
+            ("function", "f", "a.b", 35, 35),
+            ("function", "g", "a.b", 38, 38),
+        ]
+
+    def test_ruby_defs_in_a_module_are_methods(self, outline) -> None:
+        """A ``def`` in a module or on a constant is a method; only a top-level ``def`` is not."""
+        source = """\
+            # Helpers mixed into models.
+            module Util
+              VERSION = 1
+
+              # Greets.
+              def helper
+                1
+              end
+
+              def self.build
+                new
+              end
+
+              class << self
+                def x; end
+              end
+
+              class K
+                def m; end
+              end
+            end
+
+            def Util.extra; end
+
+            def self.top; end
+
+            def top_level
+              def inner; end
+            end
+            """
+        assert outline(source, "ruby") == [
+            ("module", "Util", None, 1, 3),
+            ("method", "helper", "Util", 5, 8),
+            ("method", "build", "Util", 10, 12),
+            ("class", "self", "Util", 14, 14),
+            ("method", "x", "Util.self", 15, 15),
+            ("class", "K", "Util", 18, 18),
+            ("method", "m", "Util.K", 19, 19),
+            ("method", "extra", "Util", 23, 23),
+            ("function", "top", None, 25, 25),
+            ("function", "top_level", None, 27, 27),
+            ("function", "inner", "top_level", 28, 28),
+        ]
+
+    def test_go_definition_inside_a_method_is_qualified_by_it(self, outline) -> None:
+        """A type declared in a Go method's body names the method, not just its receiver."""
+        source = "package p\n\nfunc (s *S) f() {\n\ttype local struct{ x int }\n}\n"
+        assert outline(source, "go") == [
+            ("code", None, None, 1, 1),
+            ("method", "f", "S", 3, 3),
+            ("struct", "local", "S.f", 4, 4),
+        ]
 
 
 class TestSizeLimits:
