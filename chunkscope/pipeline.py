@@ -26,7 +26,7 @@ from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
 
 DEFAULT_OPTIONS = ChunkOptions()
 BINARY_SNIFF_BYTES = 8192
-_BATCH = 8
+_BATCH = 32
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
