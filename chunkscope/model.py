@@ -10,6 +10,11 @@ from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Literal
 
+try:  # hashlib.blake2b *is* _blake2.blake2b, but importing hashlib also loads libcrypto
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a CPython built without _blake2
+    from hashlib import blake2b
+
 ChunkKind = Literal[
     "function", "method", "class", "struct", "enum", "interface", "impl", "module", "code"
 ]
@@ -70,12 +75,6 @@ class Chunk:
 
 
 _chunk_fields = attrgetter(*(f.name for f in fields(Chunk)))
-
-
-try:  # hashlib.blake2b *is* _blake2.blake2b, but importing hashlib also loads libcrypto
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - a CPython built without _blake2
-    from hashlib import blake2b
 
 
 def id_hasher(path: str) -> blake2b:
