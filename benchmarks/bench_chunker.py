@@ -27,7 +27,7 @@ from pathlib import Path
 
 from chunkscope import ChunkOptions, chunk_paths
 from chunkscope.languages import LANGUAGES, detect, grammar
-from chunkscope.parser import _parser
+from chunkscope.parser import parser_for
 from chunkscope.walker import walk
 
 _RAW_DEFINITIONS = {
@@ -64,7 +64,7 @@ def raw_limit(files: list[tuple[str, str]]) -> int:
         with open(path, "rb") as fh:
             source = fh.read()
         total += len(source)
-        tree = _parser(language).parse(source)
+        tree = parser_for(language).parse(source)
         cursor = tree.walk()
         found = []
         while True:

@@ -17,9 +17,10 @@ import os
 
 from chunkscope.extractor import extract
 from chunkscope.languages import LANGUAGES
-from chunkscope.model import SKIP_REASONS, Chunk, ChunkOptions, FileResult
+from chunkscope.model import SKIP_REASONS, Chunk, ChunkOptions, FileResult, StageTimes
+from chunkscope.names import OTEL_ENV, TRUE_VALUES
 from chunkscope.parser import parse
-from chunkscope.pipeline import chunk_file, chunk_paths, chunk_source
+from chunkscope.pipeline import chunk_file, chunk_paths, chunk_source, in_worker_process
 
 __all__ = [
     "LANGUAGES",
@@ -27,6 +28,7 @@ __all__ = [
     "Chunk",
     "ChunkOptions",
     "FileResult",
+    "StageTimes",
     "chunk_file",
     "chunk_paths",
     "chunk_source",
@@ -35,12 +37,13 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-if os.environ.get("CHUNKSCOPE_OTEL", "").strip().lower() in ("1", "true", "yes", "on"):
+
+if os.environ.get(OTEL_ENV, "").strip().lower() in TRUE_VALUES and not in_worker_process():
     try:  # imported only when asked for: with the variable unset no OpenTelemetry is loaded
         from opentelemetry.instrumentation.chunkscope._bootstrap import autoinstrument
     except ImportError as exc:
         import warnings
 
-        warnings.warn(f"CHUNKSCOPE_OTEL is set but telemetry is unavailable: {exc}", stacklevel=1)
+        warnings.warn(f"{OTEL_ENV} is set but telemetry is unavailable: {exc}", stacklevel=1)
     else:
         autoinstrument()

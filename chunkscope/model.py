@@ -6,7 +6,7 @@ thousand, safe to share between threads, and picklable across ``--jobs`` workers
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -91,8 +91,58 @@ def chunk_id(path: str, start_byte: int, end_byte: int, content: bytes) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class StageTimes:
+    """When one file's stages ran, measured by the chunker itself whether telemetry is on or off.
+
+    Times are epoch nanoseconds (``chunkscope.clock.now_ns``: ``perf_counter_ns`` anchored once
+    per process to ``time_ns``), so the process that records telemetry can build spans from them
+    after the fact, even for files chunked in another process. A stage that did not run has
+    0 for both its start and end: a skipped file has only ``start_ns``/``end_ns``, a file whose
+    parse raised has no extract. ``node_count`` and ``has_syntax_error`` describe the tree.
+    """
+
+    start_ns: int = 0
+    end_ns: int = 0
+    parse_start_ns: int = 0
+    parse_end_ns: int = 0
+    extract_start_ns: int = 0
+    extract_end_ns: int = 0
+    node_count: int = 0
+    has_syntax_error: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return (self.end_ns - self.start_ns) / 1e9
+
+    @property
+    def parse_seconds(self) -> float:
+        return (self.parse_end_ns - self.parse_start_ns) / 1e9
+
+    @property
+    def extract_seconds(self) -> float:
+        return (self.extract_end_ns - self.extract_start_ns) / 1e9
+
+    @property
+    def parsed(self) -> bool:
+        return self.parse_end_ns > 0
+
+    @property
+    def extracted(self) -> bool:
+        return self.extract_end_ns > 0
+
+
+NOT_MEASURED = StageTimes()
+"""The timings of a result nobody measured (one built by hand, or decoded from elsewhere)."""
+
+
+@dataclass(frozen=True, slots=True)
 class FileResult:
-    """What happened to one file. Every file a run sees ends as exactly one of these."""
+    """What happened to one file. Every file a run sees ends as exactly one of these.
+
+    ``timings`` is the chunker's own record of the file's stages: the run report lists the
+    slowest files from it, and the instrumentation turns it into spans and metric points in
+    the process that owns the telemetry providers.
+    """
 
     path: str
     outcome: Outcome
@@ -102,5 +152,9 @@ class FileResult:
     reason: str | None = None
     error: str | None = None
     has_syntax_error: bool = False
-    seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    timings: StageTimes = NOT_MEASURED
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of everything that happened to the file: read, parse, extract."""
+        return self.timings.seconds

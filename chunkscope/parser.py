@@ -1,8 +1,8 @@
 """Stage one: bytes in, syntax tree out, and nothing else.
 
-Kept as its own function so the instrumentation can time parsing apart from
-extraction. Parsers are cached per thread: a ``Parser`` is cheap to reuse and not
-safe to share between threads.
+``parse`` is the public stage (instrumented with one span per call when telemetry is on);
+the pipeline uses ``parser_for`` directly and times the stage itself. Parsers are cached per
+thread: a ``Parser`` is cheap to reuse and not safe to share between threads.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from chunkscope.languages import canonical, grammar
 _local = threading.local()
 
 
-def _parser(language: str) -> ts.Parser:
+def parser_for(language: str) -> ts.Parser:
+    """This thread's parser for ``language``, a canonical name."""
     cache: dict[str, ts.Parser] | None = getattr(_local, "parsers", None)
     if cache is None:
         cache = _local.parsers = {}
@@ -35,4 +36,4 @@ def parse(source: bytes, language: str) -> ts.Tree:
     name = canonical(language)
     if name is None:
         raise ValueError(f"unknown language: {language!r}")
-    return _parser(name).parse(source)
+    return parser_for(name).parse(source)

@@ -1,27 +1,27 @@
 """The pipeline: walk, read, parse, extract, one file at a time, every file accounted for.
 
-``parse`` and ``extract`` are called through their modules (``parser.parse``,
-``extractor.extract``) and the per-file work goes through ``process_entry`` and
-``chunk_source``, so instrumentation that wraps those attributes sees every call,
-in this process and in ``--jobs`` workers alike.
+The chunker measures itself: every ``FileResult`` carries ``StageTimes`` (when the file, its
+parse and its extract started and ended, the tree's node count), taken with a few clock reads
+whether telemetry is on or off. The pipeline calls the stages through private bindings, so the
+public ``chunkscope.parse``/``extract`` (which the instrumentation gives one live span per
+call) are for user code; the process that owns the telemetry providers turns the results into
+spans and metrics after the fact. ``--jobs`` workers therefore never touch OpenTelemetry.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import time
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import replace
-from typing import Any
 
-from chunkscope import extractor, parser
+from chunkscope.clock import now_ns
+from chunkscope.extractor import extract as _extract
 from chunkscope.languages import canonical, detect
 from chunkscope.logs import get_logger
-from chunkscope.model import ChunkOptions, FileResult
+from chunkscope.model import ChunkOptions, FileResult, StageTimes
+from chunkscope.parser import parser_for
 from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
 
 DEFAULT_OPTIONS = ChunkOptions()
@@ -30,22 +30,50 @@ _BATCH = 32
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
-def _skipped(path: str, reason: str, language: str | None = None, size: int = 0) -> FileResult:
-    return FileResult(path=path, outcome="skipped", language=language, size=size, reason=reason)
-
-
-def _chunk_bytes(
-    source: bytes, path: str, language: str | None, options: ChunkOptions
+def _skipped(
+    path: str, reason: str, start_ns: int, language: str | None = None, size: int = 0
 ) -> FileResult:
-    """Decide skip or chunk for bytes already in memory; the shared core of every entry point."""
-    started = time.perf_counter()
+    return FileResult(
+        path=path,
+        outcome="skipped",
+        language=language,
+        size=size,
+        reason=reason,
+        timings=StageTimes(start_ns, now_ns()),
+    )
+
+
+def _error(path: str, error: str, start_ns: int) -> FileResult:
+    return FileResult(
+        path=path,
+        outcome="error",
+        error=error,
+        timings=StageTimes(start_ns, now_ns()),
+    )
+
+
+def chunk_bytes(
+    source: bytes,
+    path: str,
+    language: str | None,
+    options: ChunkOptions,
+    start_ns: int | None = None,
+) -> FileResult:
+    """Decide skip or chunk for bytes already in memory; the shared core of every entry point.
+
+    Not instrumented (unlike ``chunk_source``): for code that records results itself, such as
+    a service whose workers hand their results to the process that owns the telemetry.
+
+    ``start_ns`` is when the file's work began (before its read, for a file on disk).
+    """
+    start = now_ns() if start_ns is None else start_ns
     size = len(source)
     if size > options.max_file_bytes:
-        return _skipped(path, "too_large", size=size)
+        return _skipped(path, "too_large", start, size=size)
     if not source:
-        return _skipped(path, "empty")
+        return _skipped(path, "empty", start)
     if b"\0" in source[:BINARY_SNIFF_BYTES]:
-        return _skipped(path, "binary", size=size)
+        return _skipped(path, "binary", start, size=size)
     if language is not None:
         name = canonical(language)
     elif options.language is not None:
@@ -53,27 +81,49 @@ def _chunk_bytes(
     else:
         name = detect(path, source[:256])
     if name is None:
-        return _skipped(path, "unknown_language", size=size)
+        return _skipped(path, "unknown_language", start, size=size)
+    parse_start = parse_end = extract_start = nodes = 0
+    has_error = False
     try:
-        tree = parser.parse(source, name)
-        chunks = extractor.extract(tree, source, path, options)
+        parse_start = now_ns()
+        tree = parser_for(name).parse(source)
+        parse_end = now_ns()
+        root = tree.root_node
+        has_error = root.has_error
+        nodes = root.descendant_count
+        extract_start = parse_end
+        chunks = _extract(tree, source, path, options)
     except Exception as exc:  # a grammar or extractor bug must cost one file, not the run
+        end = now_ns()
         return FileResult(
             path=path,
             outcome="error",
             language=name,
             size=size,
             error=f"{type(exc).__name__}: {exc}",
-            seconds=time.perf_counter() - started,
+            has_syntax_error=has_error,
+            timings=StageTimes(
+                start,
+                end,
+                parse_start,
+                parse_end or end,
+                extract_start,
+                end if extract_start else 0,
+                nodes,
+                has_error,
+            ),
         )
+    end = now_ns()
     return FileResult(
         path=path,
         outcome="chunked",
         language=name,
         size=size,
         chunks=tuple(chunks),
-        has_syntax_error=tree.root_node.has_error,
-        seconds=time.perf_counter() - started,
+        has_syntax_error=has_error,
+        timings=StageTimes(
+            start, end, parse_start, parse_end, extract_start, end, nodes, has_error
+        ),
     )
 
 
@@ -81,18 +131,21 @@ def chunk_source(
     source: bytes, path: str, language: str | None = None, options: ChunkOptions | None = None
 ) -> FileResult:
     """Chunk bytes that are not on disk (a service request, an editor buffer)."""
-    return _chunk_bytes(source, path, language, options or DEFAULT_OPTIONS)
+    return chunk_bytes(source, path, language, options or DEFAULT_OPTIONS)
 
 
-def _read(path: str, limit: int) -> bytes | FileResult:
-    """Read a regular file without ever blocking on a FIFO that appeared since the walk."""
+def _read(path: str, limit: int) -> bytes | str | int:
+    """Read a regular file without ever blocking on a FIFO that appeared since the walk.
+
+    Returns the bytes, or a skip reason (``str``), or the size of a file over ``limit``.
+    """
     fd = os.open(path, _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return _skipped(path, "not_regular")
+            return "not_regular"
         if st.st_size > limit:
-            return _skipped(path, "too_large", size=st.st_size)
+            return st.st_size
         with os.fdopen(fd, "rb", closefd=False) as fh:
             return fh.read(limit + 1)
     finally:
@@ -101,24 +154,20 @@ def _read(path: str, limit: int) -> bytes | FileResult:
 
 def process_entry(entry: Entry, options: ChunkOptions) -> FileResult:
     """Everything that happens to one walked file; never raises."""
+    start = now_ns()
     if entry.error is not None:
-        return FileResult(path=entry.rel, outcome="error", error=entry.error)
+        return _error(entry.rel, entry.error, start)
     if entry.skip is not None:
-        return _skipped(entry.rel, entry.skip)
-    started = time.perf_counter()
+        return _skipped(entry.rel, entry.skip, start)
     try:
         data = _read(entry.path, options.max_file_bytes)
     except OSError as exc:
-        return FileResult(path=entry.rel, outcome="error", error=os_error(exc))
-    if isinstance(data, FileResult):
-        return FileResult(path=entry.rel, outcome=data.outcome, size=data.size, reason=data.reason)
-    result = _chunk_bytes(data, entry.rel, None, options)
-    return _with_seconds(result, time.perf_counter() - started)
-
-
-def _with_seconds(result: FileResult, seconds: float) -> FileResult:
-    """Count the read in a file's time; a skip took no chunking time worth reporting."""
-    return result if result.outcome == "skipped" else replace(result, seconds=seconds)
+        return _error(entry.rel, os_error(exc), start)
+    if isinstance(data, str):
+        return _skipped(entry.rel, data, start)
+    if isinstance(data, int):
+        return _skipped(entry.rel, "too_large", start, size=data)
+    return chunk_bytes(data, entry.rel, None, options, start)
 
 
 def chunk_file(
@@ -133,23 +182,19 @@ def chunk_file(
     return process_entry(entry_for(absolute, rel), options or DEFAULT_OPTIONS)
 
 
-def _carrier() -> dict[str, str] | None:
-    """Context to hand to worker processes; the instrumentation fills it in."""
-    return None
+def in_worker_process() -> bool:
+    """Whether this is a multiprocessing child (a ``--jobs`` worker, a service's pool worker).
+
+    Why: only the parent records telemetry, so a child must not start any. Looked up in
+    ``sys.modules``, not imported: a child has it already (its name is set before it imports
+    anything of ours), a plain process does without it.
+    """
+    mp = sys.modules.get("multiprocessing")
+    return mp is not None and mp.current_process().name != "MainProcess"
 
 
-def _attached(carrier: dict[str, str] | None) -> AbstractContextManager[Any]:
-    """Re-enter the parent's context in a worker; the instrumentation fills it in."""
-    return contextlib.nullcontext()
-
-
-def _worker_batch(
-    batch: list[Entry], options: ChunkOptions, carrier: dict[str, str] | None
-) -> list[FileResult]:
-    from chunkscope import pipeline  # look the hooks up late: they may be wrapped
-
-    with pipeline._attached(carrier):
-        return [pipeline.process_entry(entry, options) for entry in batch]
+def _worker_batch(batch: list[Entry], options: ChunkOptions) -> list[FileResult]:
+    return [process_entry(entry, options) for entry in batch]
 
 
 def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
@@ -169,12 +214,11 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
     from concurrent.futures import Future, ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
-    carrier = _carrier()
     window = jobs * 4
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         pending: deque[Future[list[FileResult]]] = deque()
         for batch in _batches(entries, _BATCH):
-            pending.append(pool.submit(_worker_batch, batch, options, carrier))
+            pending.append(pool.submit(_worker_batch, batch, options))
             if len(pending) >= window:
                 yield from pending.popleft().result()
         while pending:
@@ -196,7 +240,7 @@ def chunk_paths(
     log.info("run.started", paths=len(given), jobs=options.jobs)
     counts = {"chunked": 0, "skipped": 0, "error": 0}
     chunks = 0
-    started = time.perf_counter()
+    started = now_ns()
     entries = walk(given, options)
     if options.jobs > 1:
         results: Iterator[FileResult] = _parallel(entries, options, options.jobs)
@@ -216,6 +260,6 @@ def chunk_paths(
         files_skipped=counts["skipped"],
         files_errored=counts["error"],
         chunks=chunks,
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round((now_ns() - started) / 1e9, 3),
         root_name=os.path.basename(root),
     )

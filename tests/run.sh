@@ -12,7 +12,7 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 
 echo "== installing chunkscope with its test extras" >&2
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -c constraints.txt -e '.[test]'
 
 if [ -f dashboards/logql/package-lock.json ]; then
     echo "== installing the LogQL parser (npm)" >&2

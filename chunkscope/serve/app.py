@@ -92,8 +92,6 @@ async def _chunk(request: Request, *, batch: bool) -> Response:
             f"{limits.capacity} requests already admitted; retry later",
             headers={"Retry-After": str(limits.retry_after_seconds)},
         )
-    from chunkscope import pipeline  # late lookup: the instrumentation wraps _carrier
-
     with ticket:
         try:
             async with asyncio.timeout(limits.request_timeout_seconds):
@@ -109,7 +107,7 @@ async def _chunk(request: Request, *, batch: bool) -> Response:
                         state.options,
                     )
                     files = [file]
-                done = await pool.run(ticket, files, options, pipeline._carrier())
+                done = await pool.run(ticket, files, options, state.telemetry_on)
         except TimeoutError:
             raise ApiError(
                 504,
@@ -125,7 +123,7 @@ async def _chunk(request: Request, *, batch: bool) -> Response:
             ) from None
     measured = [result for _, result in done if result is not None]
     if measured:
-        telemetry.replay(measured, state.meter_provider)
+        telemetry.record(measured)
     parts = [encoded for encoded, _ in done]
     content = b'{"results":[' + b",".join(parts) + b"]}" if batch else parts[0]
     return Response(content=content, media_type=JSON)
@@ -185,7 +183,7 @@ def create_app(
     app.state.limits = resolved
     app.state.pool = pool
     app.state.options = ChunkOptions(max_file_bytes=resolved.max_file_bytes)
-    app.state.meter_provider = meter_provider
+    app.state.telemetry_on = enabled
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)

@@ -15,7 +15,7 @@ capacity always counts real work.
     ticket = pool.admit()
     if ticket is None: ...  # 429
     with ticket:
-        done = await pool.run(ticket, files, options, carrier)  # [(json_bytes, stash), ...]
+        done = await pool.run(ticket, files, options, measure)  # [(json_bytes, measured), ...]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 
 from chunkscope.languages import LANGUAGES, definitions_query
 from chunkscope.model import ChunkOptions, FileResult
+from chunkscope.pipeline import chunk_bytes
 from chunkscope.serve.limits import Limits
 from chunkscope.serve.schema import FileRequest, encode_result
 
@@ -56,31 +57,27 @@ def _warm() -> int:
 
 
 Measured = tuple[FileResult, tuple[tuple[str, int], ...]]
-"""A chunk-less copy of a result (its ``extra`` holding the instrumentation's stash) and
-the (kind, size) of each chunk: all that recording the file's metrics needs."""
+"""A chunk-less copy of a result (its ``timings`` included) and the (kind, size) of each
+chunk: all that recording the file's telemetry needs, far cheaper to ship than the chunks."""
 
 
 def chunk_task(
-    files: list[FileRequest], options: ChunkOptions, carrier: dict[str, str] | None
+    files: list[FileRequest], options: ChunkOptions, measure: bool
 ) -> list[tuple[bytes, Measured | None]]:
-    """Runs in a worker: chunk each file under the request's trace context, encode to JSON.
+    """Runs in a worker: chunk each file and encode it to JSON.
 
-    When the instrumentation left measurements in ``FileResult.extra`` (it does in workers:
-    only the server process owns a meter), a compact ``Measured`` goes back beside the
-    JSON so the server records them (``telemetry.replay``); shipping the chunks themselves
-    would cost more than the chunking's telemetry.
+    Workers never touch OpenTelemetry: with ``measure`` (telemetry on in the server), a
+    compact ``Measured`` goes back beside the JSON and the server process records it
+    (``telemetry.record``) under the request's HTTP span.
     """
-    from chunkscope import pipeline  # late lookup: the instrumentation may wrap these
-
     out: list[tuple[bytes, Measured | None]] = []
-    with pipeline._attached(carrier):
-        for f in files:
-            result = pipeline.chunk_source(f.content, f.path, f.language, options)
-            measured: Measured | None = None
-            if result.extra:
-                shapes = tuple((c.kind, c.end_byte - c.start_byte) for c in result.chunks)
-                measured = (replace(result, chunks=()), shapes)
-            out.append((encode_result(result), measured))
+    for f in files:
+        result = chunk_bytes(f.content, f.path, f.language, options)
+        measured: Measured | None = None
+        if measure:
+            shapes = tuple((c.kind, c.end_byte - c.start_byte) for c in result.chunks)
+            measured = (replace(result, chunks=()), shapes)
+        out.append((encode_result(result), measured))
     return out
 
 
@@ -190,7 +187,7 @@ class ChunkPool:
         ticket: Ticket,
         files: list[FileRequest],
         options: ChunkOptions,
-        carrier: dict[str, str] | None,
+        measure: bool,
     ) -> list[tuple[bytes, Measured | None]]:
         """Chunk ``files`` in a worker; cancelling the caller never cancels running work."""
         assert self._running is not None and self._executor is not None
@@ -203,7 +200,7 @@ class ChunkPool:
             self.metrics.queued(-1)
         ticket.hold()
         try:
-            future = await self._submit(files, options, carrier)
+            future = await self._submit(files, options, measure)
         except BaseException:
             self._task_done(ticket)
             raise
@@ -216,15 +213,15 @@ class ChunkPool:
             raise WorkerLost("a worker process died while chunking this request") from None
 
     async def _submit(
-        self, files: list[FileRequest], options: ChunkOptions, carrier: dict[str, str] | None
+        self, files: list[FileRequest], options: ChunkOptions, measure: bool
     ) -> Future[list[tuple[bytes, Measured | None]]]:
         """Hand the task to a worker; a pool that broke while idle is rebuilt, not blamed."""
         assert self._executor is not None
         try:
-            return self._executor.submit(chunk_task, files, options, carrier)
+            return self._executor.submit(chunk_task, files, options, measure)
         except BrokenProcessPool:
             await self._rebuild()
-            return self._executor.submit(chunk_task, files, options, carrier)
+            return self._executor.submit(chunk_task, files, options, measure)
 
     def _from_thread(self, ticket: Ticket) -> None:
         assert self._loop is not None

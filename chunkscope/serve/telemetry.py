@@ -21,15 +21,12 @@ import os
 from dataclasses import replace
 from typing import Any
 
+from chunkscope import names as N
 from chunkscope.logs import get_logger
 from chunkscope.serve.pool import Measured, PoolMetrics
 
 _log = get_logger()
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-QUEUE_DEPTH = "chunkscope.serve.queue.depth"
-SHED = "chunkscope.serve.shed"
-PROMETHEUS_PORT_ENV = "CHUNKSCOPE_PROMETHEUS_PORT"
 SEMCONV_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 EXCLUDED_URLS = "/healthz,/readyz,/metrics"
 """Probes and scrapes are neither traced nor counted in the RED metrics."""
@@ -39,7 +36,7 @@ def enabled() -> bool:
     """``CHUNKSCOPE_OTEL`` as the instrumentation reads it; ``OTEL_SDK_DISABLED`` wins."""
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    return os.environ.get("CHUNKSCOPE_OTEL", "").strip().lower() in _TRUE
+    return os.environ.get(N.OTEL_ENV, "").strip().lower() in N.TRUE_VALUES
 
 
 class OtelPoolMetrics(PoolMetrics):
@@ -49,16 +46,12 @@ class OtelPoolMetrics(PoolMetrics):
         from opentelemetry import metrics
 
         meter = metrics.get_meter("chunkscope.serve", meter_provider=meter_provider)
+        _, unit, description = N.METRICS[N.SERVE_QUEUE_DEPTH]
         self._queue = meter.create_up_down_counter(
-            QUEUE_DEPTH,
-            unit="{request}",
-            description="Admitted requests waiting for a free chunking worker.",
+            N.SERVE_QUEUE_DEPTH, unit=unit, description=description
         )
-        self._shed = meter.create_counter(
-            SHED,
-            unit="{request}",
-            description="Requests refused with 429 (over capacity).",
-        )
+        _, unit, description = N.METRICS[N.SERVE_SHED]
+        self._shed = meter.create_counter(N.SERVE_SHED, unit=unit, description=description)
         self._shed.add(0)  # a series from the start, so rate() is 0 rather than absent
         self._queue.add(0)
 
@@ -120,24 +113,21 @@ class _Shape:
         self.end_byte = size
 
 
-def replay(measured: list[Measured], meter_provider: Any = None) -> None:
-    """Record here the chunker measurements workers carried back in ``FileResult.extra``.
+def record(measured: list[Measured]) -> None:
+    """Record the files a worker chunked, in this process, under the current (HTTP) span.
 
-    In a worker process the instrumentation records no metric itself (one writer per
-    counter: the server process owns them); it stashes each file's parse/extract/file
-    measurements in the result, and ``record_worker_result`` records them here, through the
-    same recorder the wrappers use. Only the chunks' (kind, size) travel back, rebuilt as
-    ``_Shape``. Never raises.
+    Workers import no OpenTelemetry: each sends back its results' ``timings`` and the
+    (kind, size) of each chunk, rebuilt here as ``_Shape``, and ``record_result`` turns them
+    into metric points and, where the keep policy says so, file spans. Never raises.
     """
     try:
-        from opentelemetry.instrumentation.chunkscope import record_worker_result
+        from opentelemetry.instrumentation.chunkscope import record_result
 
         for view, shapes in measured:
             chunks = tuple(_Shape(kind, size) for kind, size in shapes)
-            result = replace(view, chunks=chunks)  # type: ignore[arg-type]
-            record_worker_result(result, meter_provider)
+            record_result(replace(view, chunks=chunks))  # type: ignore[arg-type]
     except Exception as exc:  # telemetry never breaks a response
-        _log.warning("serve.replay_failed", error=f"{type(exc).__name__}: {exc}")
+        _log.warning("serve.record_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def attach_prometheus(meter_provider: Any = None) -> Any:
@@ -151,7 +141,7 @@ def attach_prometheus(meter_provider: Any = None) -> Any:
 
     provider = meter_provider or metrics.get_meter_provider()
     add = getattr(provider, "add_metric_reader", None)
-    if add is None or os.environ.get(PROMETHEUS_PORT_ENV, "").strip():
+    if add is None or os.environ.get(N.PROMETHEUS_PORT_ENV, "").strip():
         return None
     try:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader

@@ -1,7 +1,7 @@
 """PromQL building blocks shared by dashboards and rules, so a query is spelled once.
 
 Dashboards pass ``window=RATE_INTERVAL`` and template-variable matchers; rules pass a fixed
-window and the config's job selector. The metric names are issue 3's and issue 6's contract
+window and the config's job selector. The metric names come from ``chunkscope.names``
 as Prometheus sees them (dots -> underscores, unit suffix, counters ``_total``).
 
 >>> rate("chunkscope_files_total", ['job=~"$job"'], RATE_INTERVAL)
@@ -11,6 +11,9 @@ as Prometheus sees them (dots -> underscores, unit suffix, counters ``_total``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+
+from chunkscope import names as N
+from chunkscope.names import prometheus_name
 
 __all__ = [
     "BUCKET",
@@ -30,15 +33,8 @@ BUCKET = "_bucket"
 # Metric families the dashboards and rules reference, by who emits them. Tests check every
 # name used in a query belongs to one of these and that the chunkscope/process ones are emitted.
 METRICS: dict[str, tuple[str, ...]] = {
-    "chunkscope": (
-        "chunkscope_parse_duration_seconds",
-        "chunkscope_extract_duration_seconds",
-        "chunkscope_file_duration_seconds",
-        "chunkscope_files_total",
-        "chunkscope_bytes_total",
-        "chunkscope_chunks_total",
-        "chunkscope_chunk_size_bytes",
-        "chunkscope_files_active",
+    "chunkscope": tuple(
+        prometheus_name(name) for name in N.METRICS if not name.startswith("chunkscope.serve.")
     ),
     "process": (
         "process_cpu_time_seconds_total",
@@ -51,8 +47,8 @@ METRICS: dict[str, tuple[str, ...]] = {
     "service": (
         "http_server_request_duration_seconds",
         "http_server_active_requests",
-        "chunkscope_serve_queue_depth",
-        "chunkscope_serve_shed_total",
+        prometheus_name(N.SERVE_QUEUE_DEPTH),
+        prometheus_name(N.SERVE_SHED),
     ),
     # As the pinned collector (0.161, pull reader of service.telemetry) names them: no `_total`
     # and no unit suffix. Older collectors add `_total` (config.collector_counter_suffix).

@@ -22,14 +22,13 @@ from chunkscope import extractor, parser, pipeline
 WRAPPED = [
     (parser, "parse"),
     (extractor, "extract"),
-    (pipeline, "process_entry"),
     (pipeline, "chunk_source"),
+    (pipeline, "chunk_file"),
     (pipeline, "chunk_paths"),
-    (pipeline, "_carrier"),
-    (pipeline, "_attached"),
     (chunkscope, "parse"),
     (chunkscope, "extract"),
     (chunkscope, "chunk_source"),
+    (chunkscope, "chunk_file"),
     (chunkscope, "chunk_paths"),
 ]
 

@@ -41,22 +41,21 @@ class TestLogCorrelation:
         summary = next(r for r in telemetry.logs() if r.body == "run.summary")
         assert summary.attributes["files_chunked"] == 3
 
-    def test_errored_file_is_a_warning(self, telemetry: Telemetry, project: Path) -> None:
+    def test_errored_file_is_a_warning(
+        self, telemetry: Telemetry, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """file.errored is exported at WARN severity with the path and the error."""
-        from chunkscope import extractor
+        from chunkscope import pipeline
 
-        original = extractor.extract.__wrapped__
+        original = pipeline._extract
 
         def boom(tree, source, path, options=None):  # type: ignore[no-untyped-def]
             if path == "lib.go":
                 raise RuntimeError("extractor bug")
             return original(tree, source, path, options)
 
-        extractor.extract.__wrapped__ = boom
-        try:
-            list(chunkscope.chunk_paths([project]))
-        finally:
-            extractor.extract.__wrapped__ = original
+        monkeypatch.setattr(pipeline, "_extract", boom)
+        list(chunkscope.chunk_paths([project]))
         (errored,) = [r for r in telemetry.logs() if r.body == "file.errored"]
         assert errored.severity_text == "WARN"
         assert errored.attributes["path"] == "lib.go"

@@ -1,4 +1,4 @@
-"""Metrics: the issue-3 contract (names, kinds, units, attributes) and values for a known input."""
+"""Metrics: the contract (names, kinds, units, attributes) and values for a known input."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.instrumentation.chunkscope._metrics import DURATION_BUCKETS, SIZE_BUCKETS
 from opentelemetry.sdk.metrics.export import Histogram, Sum
 from otel_support import Telemetry
 
 import chunkscope
+from chunkscope.names import DURATION_BUCKETS, SIZE_BUCKETS
 
 CONTRACT = {
     "chunkscope.parse.duration": (Histogram, "s"),
@@ -22,6 +22,7 @@ CONTRACT = {
     "chunkscope.chunks": (Sum, "{chunk}"),
     "chunkscope.chunk.size": (Histogram, "By"),
     "chunkscope.files.active": (Sum, "{file}"),
+    "chunkscope.file.spans": (Sum, "{file}"),
 }
 
 
@@ -40,13 +41,18 @@ def run(telemetry: Telemetry, project: Path) -> list[chunkscope.FileResult]:
 
 class TestContract:
     def test_names_kinds_units(self, telemetry: Telemetry, run: list[Any]) -> None:
-        """Exactly the eight instruments of the contract, with their kinds and units."""
+        """Exactly the nine instruments of the contract, with their kinds and units."""
         metrics = telemetry.metrics()
         assert set(metrics) == set(CONTRACT)
         for name, (kind, unit) in CONTRACT.items():
             assert isinstance(metrics[name].data, kind), name
             assert metrics[name].unit == unit, name
-        for name in ("chunkscope.files", "chunkscope.bytes", "chunkscope.chunks"):
+        for name in (
+            "chunkscope.files",
+            "chunkscope.bytes",
+            "chunkscope.chunks",
+            "chunkscope.file.spans",
+        ):
             assert metrics[name].data.is_monotonic
         assert not metrics["chunkscope.files.active"].data.is_monotonic
 
@@ -129,58 +135,58 @@ class TestValues:
         assert exemplars
         assert {e.trace_id for e in exemplars} <= trace_ids
 
-    def test_files_active_during_a_file(self, telemetry: Telemetry, project: Path) -> None:
+    def test_files_active_during_a_file(
+        self, telemetry: Telemetry, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """files.active is 1 while a file is being chunked and 0 afterwards."""
-        from chunkscope import extractor
+        from chunkscope import pipeline
 
         seen: list[int] = []
-        original = extractor.extract.__wrapped__
+        original = pipeline._extract
 
         def spy(*args: Any, **kwargs: Any) -> Any:
             active = _points(telemetry.metrics()["chunkscope.files.active"])
             seen.append(active[frozenset()].value)
             return original(*args, **kwargs)
 
-        extractor.extract.__wrapped__ = spy
-        try:
-            chunkscope.chunk_file(project / "a.py")
-        finally:
-            extractor.extract.__wrapped__ = original
-        assert seen == [1]
+        monkeypatch.setattr(pipeline, "_extract", spy)
+        chunkscope.chunk_file(project / "a.py")
+        list(chunkscope.chunk_paths([project / "lib.go"]))
+        assert seen == [1, 1]
         after = _points(telemetry.metrics()["chunkscope.files.active"])
         assert after[frozenset()].value == 0
 
 
-class TestRecordWorkerResult:
-    def test_worker_measurements_are_recorded_once_where_called(
-        self, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+class TestRecordResult:
+    def test_a_result_from_elsewhere_is_recorded_where_handed_over(
+        self, telemetry: Telemetry
     ) -> None:
-        """A file chunked in worker mode records nothing itself; record_worker_result does, once."""
-        from opentelemetry.instrumentation.chunkscope import _safety, record_worker_result
+        """record_result turns a result chunked without telemetry into metrics and spans."""
+        from opentelemetry.instrumentation.chunkscope import record_result
 
         from chunkscope import pipeline
 
-        monkeypatch.setattr(_safety, "pool_worker", False)  # entering worker mode sets it
-        with pipeline._attached({}):
-            result = pipeline.chunk_source(b"def f():\n    return 1\n", "w.py", None, None)
-        assert "chunkscope.parse.duration" not in telemetry.metrics()
+        result = pipeline.chunk_bytes(
+            b"def f():\n    return 1\n", "w.py", None, pipeline.DEFAULT_OPTIONS
+        )
+        assert telemetry.metrics() == {} or "chunkscope.parse.duration" not in telemetry.metrics()
+        assert telemetry.spans() == []
 
-        assert record_worker_result(result, telemetry.meter_provider) is True
-        assert record_worker_result(result, telemetry.meter_provider) is False
+        assert record_result(result) is True
         metrics = telemetry.metrics()
         files = _points(metrics["chunkscope.files"])
         assert files[_key(language="python", outcome="chunked")].value == 1
         parse = _points(metrics["chunkscope.parse.duration"])
         assert parse[_key(language="python", outcome="ok")].count == 1
         (file_span,) = telemetry.by_name("chunkscope.file")
+        assert file_span.start_time == result.timings.start_ns
+        assert file_span.end_time == result.timings.end_ns
         (point,) = metrics["chunkscope.file.duration"].data.data_points
         assert point.exemplars[0].span_id == file_span.context.span_id
 
-    def test_result_without_stash_records_nothing(self, telemetry: Telemetry) -> None:
-        """A result from an uninstrumented or in-process call is left alone."""
-        from opentelemetry.instrumentation.chunkscope import record_worker_result
+    def test_nothing_is_recorded_when_not_instrumented(self) -> None:
+        """Without an instrumented chunkscope, record_result says so and does nothing."""
+        from opentelemetry.instrumentation.chunkscope import record_result
 
         result = chunkscope.chunk_source(b"x = 1\n", "a.py")
-        before = telemetry.metrics()["chunkscope.files"].data.data_points[0].value
-        assert record_worker_result(result, telemetry.meter_provider) is False
-        assert telemetry.metrics()["chunkscope.files"].data.data_points[0].value == before
+        assert record_result(result) is False

@@ -49,6 +49,7 @@ class TestSpanTree:
             "chunkscope.language": "python",
             "chunkscope.file.size": result.size,
             "chunkscope.chunk.count": len(result.chunks),
+            "chunkscope.file.span.reason": "reservoir",
         }
         children = {
             s.name: s
@@ -72,6 +73,7 @@ class TestSpanTree:
             "chunkscope.outcome": "skipped",
             "chunkscope.file.size": len(SOURCES["pkg/data.bin"]),
             "chunkscope.skip.reason": "binary",
+            "chunkscope.file.span.reason": "reservoir",
         }
         assert files["empty.py"].attributes["chunkscope.skip.reason"] == "empty"
         assert files["broken.py"].attributes["chunkscope.outcome"] == "chunked"
@@ -94,6 +96,8 @@ class TestSpanTree:
             "chunkscope.run.files.errored": 0,
             "chunkscope.run.chunks": sum(len(r.chunks) for r in results.values()),
             "chunkscope.run.bytes": sum(r.size for r in results.values() if r.outcome == "chunked"),
+            "chunkscope.run.file_spans.kept": 5,
+            "chunkscope.run.file_spans.dropped": 0,
         }
 
     def test_run_span_not_current_in_caller(self, telemetry: Telemetry, project: Path) -> None:
@@ -129,7 +133,7 @@ class TestSpanTree:
         assert len(telemetry.by_name("chunkscope.file")) == 1
 
     def test_chunk_file_gives_one_file_span(self, telemetry: Telemetry, project: Path) -> None:
-        """chunk_file goes through process_entry: one file span, no run span."""
+        """chunk_file records its result: one file subtree, no run span."""
         chunkscope.chunk_file(project / "a.py")
         assert sorted(s.name for s in telemetry.spans()) == [
             "chunkscope.extract",
@@ -152,17 +156,14 @@ class TestErrors:
         self, telemetry: Telemetry, project: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A crashing extractor: the file errors, its spans are ERROR, the run goes on."""
-        from chunkscope import extractor
-
-        wrapped = extractor.extract
-        original = wrapped.__wrapped__
+        original = pipeline._extract
 
         def boom(tree, source, path, options=None):  # type: ignore[no-untyped-def]
             if path == "lib.go":
                 raise RuntimeError("extractor bug")
             return original(tree, source, path, options)
 
-        monkeypatch.setattr(wrapped, "__wrapped__", boom)
+        monkeypatch.setattr(pipeline, "_extract", boom)
         results = _results(project)
         assert results["lib.go"].outcome == "error"
         assert results["a.py"].outcome == "chunked"
@@ -174,4 +175,5 @@ class TestErrors:
             for s in telemetry.by_name("chunkscope.extract")
             if s.status.status_code is StatusCode.ERROR
         ]
-        assert len(failed) == 1 and failed[0].events[0].name == "exception"
+        assert len(failed) == 1 and failed[0].attributes["error.type"] == "RuntimeError"
+        assert "extractor bug" not in str(failed[0].status.description)

@@ -25,13 +25,19 @@ Three ways to turn it on:
     ChunkscopeInstrumentor().uninstrument()
 
 ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``logger_provider``.
-A program running ``chunk_source`` in worker processes of its own hands each returned
-``FileResult`` to ``record_worker_result(result)`` in the process that owns the meter.
-Spans: ``chunkscope.run`` -> ``chunkscope.file`` -> ``chunkscope.parse`` /
-``chunkscope.extract``; metrics: ``chunkscope.*`` (see ``_metrics``); chunkscope's structlog
-events become log records carrying the trace and span ids. No source or chunk text is ever
-recorded; ``CHUNKSCOPE_OTEL_PATHS=relative|hash|none`` decides how paths appear. The full
-reference is docs/telemetry.md.
+
+The contract: the chunker measures, one process records. Every ``FileResult`` carries the
+chunker's own ``StageTimes``; this process turns each result into metric points (every file)
+and, for the files the keep policy picks (errors, slow files, a per-second reservoir, a
+ratio of the rest: ``CHUNKSCOPE_OTEL_FILE_SPANS`` and friends), a span subtree created after
+the fact: ``chunkscope.run`` -> ``chunkscope.file`` -> ``chunkscope.parse`` /
+``chunkscope.extract``. ``--jobs`` workers import no OpenTelemetry. A program that chunks in
+worker processes of its own hands each returned ``FileResult`` to ``record_result(result)``
+in the process that owns the providers (as ``chunkscope serve`` does, under its HTTP span).
+Direct calls of ``chunkscope.parse``/``extract`` get one live span each. chunkscope's
+structlog events become log records carrying the trace and span ids. No source or chunk
+text is ever recorded; ``CHUNKSCOPE_OTEL_PATHS=relative|hash|none`` decides how paths
+appear. The full reference is docs/telemetry.md.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Collection
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opentelemetry.instrumentation.chunkscope.package import _instruments
 from opentelemetry.instrumentation.chunkscope.version import __version__
@@ -47,13 +53,21 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-__all__ = ["ChunkscopeInstrumentor", "__version__", "record_worker_result"]
+if TYPE_CHECKING:  # chunkscope is imported lazily: importing it may instrument (CHUNKSCOPE_OTEL)
+    from opentelemetry.context import Context
+    from opentelemetry.instrumentation.chunkscope._metrics import Recorder
+    from opentelemetry.instrumentation.chunkscope._record import ResultRecorder
+
+    from chunkscope.model import FileResult
+
+__all__ = ["ChunkscopeInstrumentor", "__version__", "record_result"]
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.11.0"
 _recorders: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_active: ResultRecorder | None = None
 
 
-def _recorder(meter: Any) -> Any:
+def _recorder(meter: Any) -> Recorder:
     """One recorder per meter: observable instruments must not be registered twice."""
     from opentelemetry.instrumentation.chunkscope._metrics import Recorder
 
@@ -66,37 +80,28 @@ def _recorder(meter: Any) -> Any:
     return found
 
 
-def record_worker_result(result: Any, meter_provider: Any = None) -> bool:
-    """Record the ``chunkscope.*`` metrics of a file chunked in an instrumented worker process.
+def record_result(result: FileResult, context: Context | None = None) -> bool:
+    """Record a ``FileResult`` chunked elsewhere (a worker process of your own, a service's pool).
 
-    Why: in a worker (a ``--jobs`` pool, a server's process pool) the instrumentation records
-    no metric itself, so each counter has one writer; it stashes the file's parse, extract and
-    file measurements in ``result.extra``. ``chunk_paths`` records them in the parent on its
-    own; a program that runs ``chunk_source``/``chunk_file`` in its own workers hands each
-    returned ``FileResult`` here, in the process that owns the meter. ``result`` needs the
-    ``FileResult`` fields ``extra``, ``language``, ``outcome``, ``reason``, ``size`` and
-    ``chunks`` (objects with ``kind``, ``start_byte``, ``end_byte``). The stash is removed, so
-    a result is recorded once. Returns True when there was something to record; never raises.
+    Why: only the process that owns the telemetry providers records, and a result carries all
+    it needs (``timings``, outcome, language, size, chunks). Its metrics are recorded whatever
+    the keep policy says; its span subtree, when kept, goes under ``context`` (default: the
+    current context, e.g. a server's HTTP span). ``result.chunks`` may hold any objects with
+    ``kind``, ``start_byte`` and ``end_byte``. Returns whether the file's spans were kept;
+    False too when chunkscope is not instrumented. Never raises.
     """
-    from opentelemetry import metrics
-    from opentelemetry.instrumentation.chunkscope import _wrappers
-    from opentelemetry.instrumentation.chunkscope._safety import report
-
-    try:
-        extra = getattr(result, "extra", None)
-        stash = extra.pop(_wrappers.STASH_KEY, None) if extra else None
-        if stash is None:
-            return False
-        meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
-        _wrappers.replay(_recorder(meter), result, stash)
-        return True
-    except Exception as exc:
-        report(exc)
+    active = _active
+    if active is None:
         return False
+    return active.record(result, context)
 
 
 class ChunkscopeInstrumentor(BaseInstrumentor):
-    """Wraps ``parse``, ``extract``, the per-file pipeline entries and ``chunk_paths``."""
+    """Wraps the public ``parse``, ``extract``, ``chunk_source``, ``chunk_file``, ``chunk_paths``.
+
+    Why these: they are the names user code calls; the pipeline's own stages are timed by the
+    chunker and recorded from its results, so a run never pays for a live span per stage.
+    """
 
     _busy: ClassVar[bool] = False
     _handler: logging.Handler | None = None
@@ -120,52 +125,51 @@ class ChunkscopeInstrumentor(BaseInstrumentor):
         from opentelemetry.instrumentation.chunkscope import _wrappers as w
         from opentelemetry.instrumentation.chunkscope._attributes import path_formatter, path_mode
         from opentelemetry.instrumentation.chunkscope._logs import OTelEventHandler
+        from opentelemetry.instrumentation.chunkscope._policy import FileSpanPolicy, PolicyConfig
+        from opentelemetry.instrumentation.chunkscope._record import ResultRecorder
 
+        global _active
         tracer = trace.get_tracer(
             __name__, __version__, kwargs.get("tracer_provider"), schema_url=_SCHEMA_URL
         )
         meter = metrics.get_meter(
             __name__, __version__, kwargs.get("meter_provider"), schema_url=_SCHEMA_URL
         )
-        t = w._Telemetry(
-            tracer,
-            _recorder(meter),
-            path_formatter(path_mode()),
-            languages.canonical,
-            extractor.language_of,
+        recorder = _recorder(meter)
+        path_attr = path_formatter(path_mode())
+        results = ResultRecorder(
+            tracer, recorder, FileSpanPolicy(PolicyConfig.from_env()), path_attr
         )
-        parse, extract = w.parse_wrapper(t), w.extract_wrapper(t)
-        entry_file, source_file = w.file_wrapper(t, w.entry_path), w.file_wrapper(t, w.source_path)
-        run = w.run_wrapper(t)
-        handler = OTelEventHandler(kwargs.get("logger_provider"), t.path_attr)
-        wrap_function_wrapper(parser, "parse", parse)
-        wrap_function_wrapper(extractor, "extract", extract)
-        wrap_function_wrapper(pipeline, "process_entry", entry_file)
-        wrap_function_wrapper(pipeline, "chunk_source", source_file)
-        wrap_function_wrapper(pipeline, "chunk_paths", run)
-        wrap_function_wrapper(pipeline, "_carrier", w.carrier_wrapper(t))
-        wrap_function_wrapper(pipeline, "_attached", w.attached_wrapper(t))
-        wrap_function_wrapper(chunkscope, "parse", parse)
-        wrap_function_wrapper(chunkscope, "extract", extract)
-        wrap_function_wrapper(chunkscope, "chunk_source", source_file)
-        wrap_function_wrapper(chunkscope, "chunk_paths", run)
-        self._attach_log_handler(logs.LOGGER_NAME, handler)
+        stages = w._Stages(tracer, recorder, languages.canonical, extractor.language_of)
+        parse, extract = w.parse_wrapper(stages), w.extract_wrapper(stages)
+        one_file, run = w.file_wrapper(results), w.run_wrapper(results)
+        for module in (parser, chunkscope):
+            wrap_function_wrapper(module, "parse", parse)
+        for module in (extractor, chunkscope):
+            wrap_function_wrapper(module, "extract", extract)
+        for module in (pipeline, chunkscope):
+            wrap_function_wrapper(module, "chunk_source", one_file)
+            wrap_function_wrapper(module, "chunk_file", one_file)
+            wrap_function_wrapper(module, "chunk_paths", run)
+        _active = results
+        self._attach_log_handler(
+            logs.LOGGER_NAME, OTelEventHandler(kwargs.get("logger_provider"), path_attr)
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import chunkscope
         from chunkscope import extractor, logs, parser, pipeline
 
-        unwrap(parser, "parse")
-        unwrap(extractor, "extract")
-        unwrap(pipeline, "process_entry")
-        unwrap(pipeline, "chunk_source")
-        unwrap(pipeline, "chunk_paths")
-        unwrap(pipeline, "_carrier")
-        unwrap(pipeline, "_attached")
-        unwrap(chunkscope, "parse")
-        unwrap(chunkscope, "extract")
-        unwrap(chunkscope, "chunk_source")
-        unwrap(chunkscope, "chunk_paths")
+        global _active
+        _active = None
+        for module in (parser, chunkscope):
+            unwrap(module, "parse")
+        for module in (extractor, chunkscope):
+            unwrap(module, "extract")
+        for module in (pipeline, chunkscope):
+            unwrap(module, "chunk_source")
+            unwrap(module, "chunk_file")
+            unwrap(module, "chunk_paths")
         self._detach_log_handler(logs.LOGGER_NAME)
 
     def _attach_log_handler(self, name: str, handler: logging.Handler) -> None:

@@ -10,9 +10,9 @@ whose provider the application has not set: an application's providers are never
 Differences from ``opentelemetry-instrument``, on purpose: exporters default to ``otlp``
 (localhost:4317) when ``OTEL_*_EXPORTER`` is unset, ``service.name`` defaults to
 ``chunkscope``, histogram Views pin chunkscope's buckets, and the three signals shut down
-in parallel within one deadline. In multiprocessing children (``--jobs`` workers, a
-server's worker processes) the Prometheus endpoint stays in the main process, and telemetry
-is flushed by a ``multiprocessing.util.Finalize`` since children skip ``atexit``.
+in parallel within one deadline. Multiprocessing children (``--jobs`` workers, a server's
+worker processes) never get here: ``import chunkscope`` skips telemetry in them, and the
+parent records their results.
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ import os
 import uuid
 from typing import Any
 
-ENV = "CHUNKSCOPE_OTEL"
-PROMETHEUS_PORT_ENV = "CHUNKSCOPE_PROMETHEUS_PORT"
-PROMETHEUS_ADDR_ENV = "CHUNKSCOPE_PROMETHEUS_ADDR"
+from chunkscope import names as N
+
 SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
-_TRUE = frozenset({"1", "true", "yes", "on"})
 _PROCESS_METRICS: dict[str, list[str] | None] = {
     "process.cpu.time": ["user", "system"],
     "process.cpu.utilization": ["user", "system"],
@@ -46,7 +44,7 @@ _log = logging.getLogger("opentelemetry.instrumentation.chunkscope")
 def enabled(environ: Any = None) -> bool:
     """Whether ``CHUNKSCOPE_OTEL`` asks for telemetry (1, true, yes or on)."""
     env = os.environ if environ is None else environ
-    return env.get(ENV, "").strip().lower() in _TRUE
+    return env.get(N.OTEL_ENV, "").strip().lower() in N.TRUE_VALUES
 
 
 def sdk_disabled() -> bool:
@@ -57,13 +55,6 @@ def disabled_by_user() -> bool:
     names = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
     listed = {n.strip() for n in names.split(",")}
     return "chunkscope" in listed or "*" in listed
-
-
-def in_worker() -> bool:
-    """True in a multiprocessing child (the name is set before the child imports anything)."""
-    import multiprocessing
-
-    return multiprocessing.current_process().name != "MainProcess"
 
 
 def autoinstrument() -> None:
@@ -139,7 +130,6 @@ def configure_sdk() -> list[Any]:
     )
     from opentelemetry.sdk.resources import Resource
 
-    worker = in_worker()
     want_traces = _unset(trace.get_tracer_provider())
     want_metrics = _unset(metrics.get_meter_provider())
     want_logs = _unset(get_logger_provider())
@@ -162,14 +152,11 @@ def configure_sdk() -> list[Any]:
         )
         created.append(trace.get_tracer_provider())
     if want_metrics:
-        created.append(_init_metrics(readers, resource, scrape_endpoint=not worker))
+        created.append(_init_metrics(readers, resource))
     if want_logs:
         _init_logging(logs, resource, setup_logging_handler=False)
         created.append(get_logger_provider())
-    if worker:
-        _shutdown.flush_at_worker_exit()
-    else:
-        _shutdown.shutdown_at_exit(created)
+    _shutdown.shutdown_at_exit(created)
     return created
 
 
@@ -187,7 +174,7 @@ def _faster(exporters: dict[str, type]) -> dict[str, type]:
     }
 
 
-def _init_metrics(exporters: dict[str, type], resource: Any, scrape_endpoint: bool) -> Any:
+def _init_metrics(exporters: dict[str, type], resource: Any) -> Any:
     """``_init_metrics`` of the SDK plus chunkscope's Views, Prometheus and process metrics."""
     from opentelemetry import metrics
     from opentelemetry.instrumentation.chunkscope._metrics import views
@@ -200,7 +187,7 @@ def _init_metrics(exporters: dict[str, type], resource: Any, scrape_endpoint: bo
             readers.append(exporter_or_reader())
         else:
             readers.append(PeriodicExportingMetricReader(exporter_or_reader()))
-    prometheus = _prometheus_reader() if scrape_endpoint else None
+    prometheus = _prometheus_reader()
     if prometheus is not None:
         readers.append(prometheus)
     provider = MeterProvider(resource=resource, metric_readers=readers, views=views())
@@ -211,14 +198,14 @@ def _init_metrics(exporters: dict[str, type], resource: Any, scrape_endpoint: bo
 
 def _prometheus_reader() -> Any:
     """A scrape endpoint on ``CHUNKSCOPE_PROMETHEUS_PORT`` (loopback unless told otherwise)."""
-    raw = os.environ.get(PROMETHEUS_PORT_ENV, "").strip()
+    raw = os.environ.get(N.PROMETHEUS_PORT_ENV, "").strip()
     if not raw:
         return None
     try:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from prometheus_client import start_http_server
 
-        addr = os.environ.get(PROMETHEUS_ADDR_ENV, "127.0.0.1").strip() or "127.0.0.1"
+        addr = os.environ.get(N.PROMETHEUS_ADDR_ENV, "127.0.0.1").strip() or "127.0.0.1"
         reader = PrometheusMetricReader()
         start_http_server(int(raw), addr=addr)
         return reader

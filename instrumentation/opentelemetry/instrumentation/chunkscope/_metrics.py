@@ -1,73 +1,36 @@
-"""The metric contract of issue 3, and a recorder cheap enough to run on every file.
+"""The ``chunkscope.*`` instruments, and a recorder cheap enough to run on every file.
 
-Names, kinds, units and attributes are a contract: dashboards and alerts query them. The
-per-file cost is kept small on purpose (the overhead budget is 3 % of chunking time):
+Names, kinds, units and descriptions come from ``chunkscope.names.METRICS``: dashboards and
+alerts query them. Every file is recorded, whatever the file-span policy keeps, and the
+per-file cost is kept small on purpose:
 
-* counters (``chunkscope.files``, ``.bytes``, ``.chunks``, ``.files.active``) are totals kept in
-  plain dicts under one lock and reported through observable callbacks at collection time, so
-  a file costs dictionary increments, not SDK calls;
-* histograms are recorded synchronously (so exemplars carry the trace of the file span):
-  parse, extract and file duration once each, and ``chunkscope.chunk.size`` once per chunked
-  file with the file's mean chunk size; recording every chunk would cost more than the rest of
-  the instrumentation together (a file has about 50 chunks).
+* counters (``chunkscope.files``, ``.bytes``, ``.chunks``, ``.file.spans``,
+  ``.files.active``) are totals kept in plain dicts under one lock and reported through
+  observable callbacks at collection time, so a file costs dictionary increments, not SDK
+  calls;
+* histograms are recorded synchronously, so a kept file's points carry an exemplar pointing
+  at its span: parse, extract and file duration once each, and ``chunkscope.chunk.size`` once
+  per chunked file with the file's mean chunk size (recording every chunk would cost more
+  than the rest of the telemetry together: a file has about 50 chunks). A dropped file
+  records with an empty context, so it carries no exemplar.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
-from opentelemetry.instrumentation.chunkscope import _attributes as A
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+from chunkscope import names as N
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.view import View
 
-PARSE_DURATION = "chunkscope.parse.duration"
-EXTRACT_DURATION = "chunkscope.extract.duration"
-FILE_DURATION = "chunkscope.file.duration"
-FILES = "chunkscope.files"
-BYTES = "chunkscope.bytes"
-CHUNKS = "chunkscope.chunks"
-CHUNK_SIZE = "chunkscope.chunk.size"
-FILES_ACTIVE = "chunkscope.files.active"
-
-DURATION_BUCKETS: Sequence[float] = (
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-)
-"""Seconds: a small file parses in ~100 µs, a generated 2 MB file takes seconds."""
-
-SIZE_BUCKETS: Sequence[float] = (
-    64,
-    128,
-    256,
-    512,
-    1024,
-    2048,
-    4096,
-    8192,
-    16384,
-    32768,
-    65536,
-)
-"""Bytes: chunks are bounded by ``--max-bytes`` (8192 by default)."""
+NO_EXEMPLAR = Context()
+"""A context with no span: a point recorded with it gets no exemplar."""
 
 
 def views() -> list[View]:
@@ -81,15 +44,15 @@ def views() -> list[View]:
     return [
         View(
             instrument_name=name,
-            aggregation=ExplicitBucketHistogramAggregation(boundaries=DURATION_BUCKETS),
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=_buckets(unit)),
         )
-        for name in (PARSE_DURATION, EXTRACT_DURATION, FILE_DURATION)
-    ] + [
-        View(
-            instrument_name=CHUNK_SIZE,
-            aggregation=ExplicitBucketHistogramAggregation(boundaries=SIZE_BUCKETS),
-        )
+        for name, (kind, unit, _) in N.METRICS.items()
+        if kind == "histogram" and name.startswith("chunkscope.")
     ]
+
+
+def _buckets(unit: str) -> tuple[float, ...]:
+    return N.DURATION_BUCKETS if unit == "s" else N.SIZE_BUCKETS
 
 
 Attrs = dict[str, Any]
@@ -104,55 +67,34 @@ class Recorder:
         self._files: dict[tuple[str | None, str, str | None], int] = {}
         self._bytes: dict[str | None, int] = {}
         self._chunks: dict[tuple[str | None, str], int] = {}
+        self._spans: dict[tuple[str, str], int] = {}
         self._active = 0
-        self._parse = meter.create_histogram(
-            PARSE_DURATION,
-            unit="s",
-            description="Time to parse one file into a syntax tree.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        self._parse = self._histogram(meter, N.PARSE_DURATION)
+        self._extract = self._histogram(meter, N.EXTRACT_DURATION)
+        self._file = self._histogram(meter, N.FILE_DURATION)
+        self._chunk_size = self._histogram(meter, N.CHUNK_SIZE)
+        self._observable(meter.create_observable_counter, N.FILES, self._observe_files)
+        self._observable(meter.create_observable_counter, N.BYTES, self._observe_bytes)
+        self._observable(meter.create_observable_counter, N.CHUNKS, self._observe_chunks)
+        self._observable(meter.create_observable_counter, N.FILE_SPANS, self._observe_spans)
+        self._observable(
+            meter.create_observable_up_down_counter, N.FILES_ACTIVE, self._observe_active
         )
-        self._extract = meter.create_histogram(
-            EXTRACT_DURATION,
-            unit="s",
-            description="Time to extract the chunks of one tree.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+
+    @staticmethod
+    def _histogram(meter: Meter, name: str) -> Any:
+        _, unit, description = N.METRICS[name]
+        return meter.create_histogram(
+            name,
+            unit=unit,
+            description=description,
+            explicit_bucket_boundaries_advisory=list(_buckets(unit)),
         )
-        self._file = meter.create_histogram(
-            FILE_DURATION,
-            unit="s",
-            description="Time for everything that happens to one file: read, parse, extract.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        )
-        self._chunk_size = meter.create_histogram(
-            CHUNK_SIZE,
-            unit="By",
-            description="Mean chunk size of each chunked file, one observation per file.",
-            explicit_bucket_boundaries_advisory=SIZE_BUCKETS,
-        )
-        meter.create_observable_counter(
-            FILES,
-            [self._observe_files],
-            unit="{file}",
-            description="Files seen, by outcome (chunked, skipped, error) and skip reason.",
-        )
-        meter.create_observable_counter(
-            BYTES,
-            [self._observe_bytes],
-            unit="By",
-            description="Bytes of source chunked.",
-        )
-        meter.create_observable_counter(
-            CHUNKS,
-            [self._observe_chunks],
-            unit="{chunk}",
-            description="Chunks produced, by chunk kind.",
-        )
-        meter.create_observable_up_down_counter(
-            FILES_ACTIVE,
-            [self._observe_active],
-            unit="{file}",
-            description="Files being chunked in this process right now.",
-        )
+
+    @staticmethod
+    def _observable(create: Callable[..., Any], name: str, callback: Callable[..., Any]) -> None:
+        _, unit, description = N.METRICS[name]
+        create(name, [callback], unit=unit, description=description)
 
     def _attr(self, key: tuple[Any, ...], pairs: Iterable[tuple[str, Any]]) -> Attrs:
         found = self._attrs.get(key)
@@ -160,30 +102,48 @@ class Recorder:
             found = self._attrs[key] = {k: v for k, v in pairs if v is not None}
         return found
 
-    def parse(
-        self, language: str | None, outcome: str, seconds: float, ctx: Context | None
-    ) -> None:
-        attrs = self._attr(("p", language, outcome), ((A.LANGUAGE, language), (A.OUTCOME, outcome)))
+    def parse(self, language: str | None, outcome: str, seconds: float, ctx: Context) -> None:
+        attrs = self._attr(("p", language, outcome), ((N.LANGUAGE, language), (N.OUTCOME, outcome)))
         self._parse.record(seconds, attrs, ctx)
 
-    def extract(self, language: str | None, seconds: float, ctx: Context | None) -> None:
-        attrs = self._attr(("l", language), ((A.LANGUAGE, language),))
-        self._extract.record(seconds, attrs, ctx)
+    def extract(self, language: str | None, seconds: float, ctx: Context) -> None:
+        self._extract.record(seconds, self._attr(("l", language), ((N.LANGUAGE, language),)), ctx)
 
-    def enter(self) -> None:
+    def enter(self, files: int = 1) -> None:
         with self._lock:
-            self._active += 1
+            self._active += files
 
-    def leave(self) -> None:
+    def leave(self, files: int = 1) -> None:
         with self._lock:
-            self._active -= 1
+            self._active -= files
 
-    def file(
-        self, result: Any, seconds: float, ctx: Context | None, *, active: bool = False
+    def span_decision(self, kept: bool, reason: str) -> None:
+        key = ("kept" if kept else "dropped", reason)
+        with self._lock:
+            self._spans[key] = self._spans.get(key, 0) + 1
+
+    def result(
+        self,
+        result: Any,
+        file_ctx: Context = NO_EXEMPLAR,
+        parse_ctx: Context = NO_EXEMPLAR,
+        extract_ctx: Context = NO_EXEMPLAR,
     ) -> None:
-        """Everything one ``FileResult`` contributes; ``active`` also closes ``enter()``."""
+        """Everything one ``FileResult`` contributes: its stages, its counts, its chunks.
+
+        ``result.chunks`` may hold any objects with ``kind``, ``start_byte`` and ``end_byte``.
+        """
         language = result.language
         outcome = result.outcome
+        timings = result.timings
+        if timings.parse_end_ns:
+            if outcome == "error" and not timings.extract_end_ns:
+                parsed = N.PARSE_ERROR
+            else:
+                parsed = N.PARSE_SYNTAX_ERROR if timings.has_syntax_error else N.PARSE_OK
+            self.parse(language, parsed, timings.parse_seconds, parse_ctx)
+        if timings.extract_end_ns:
+            self.extract(language, timings.extract_seconds, extract_ctx)
         chunks = result.chunks
         kinds: dict[str, int] = {}
         total = 0
@@ -192,8 +152,6 @@ class Recorder:
             total += chunk.end_byte - chunk.start_byte
         key = (language, outcome, result.reason)
         with self._lock:
-            if active:
-                self._active -= 1
             self._files[key] = self._files.get(key, 0) + 1
             if outcome == "chunked":
                 self._bytes[language] = self._bytes.get(language, 0) + result.size
@@ -201,13 +159,15 @@ class Recorder:
                 ckey = (language, kind)
                 self._chunks[ckey] = self._chunks.get(ckey, 0) + count
         self._file.record(
-            seconds,
-            self._attr(("f", language, outcome), ((A.LANGUAGE, language), (A.OUTCOME, outcome))),
-            ctx,
+            timings.seconds,
+            self._attr(("f", language, outcome), ((N.LANGUAGE, language), (N.OUTCOME, outcome))),
+            file_ctx,
         )
         if chunks:
             self._chunk_size.record(
-                total / len(chunks), self._attr(("l", language), ((A.LANGUAGE, language),)), ctx
+                total / len(chunks),
+                self._attr(("l", language), ((N.LANGUAGE, language),)),
+                file_ctx,
             )
 
     def _observe_files(self, _options: CallbackOptions) -> Iterable[Observation]:
@@ -218,7 +178,7 @@ class Recorder:
                 count,
                 self._attr(
                     ("F", language, outcome, reason),
-                    ((A.LANGUAGE, language), (A.OUTCOME, outcome), (A.SKIP_REASON, reason)),
+                    ((N.LANGUAGE, language), (N.OUTCOME, outcome), (N.SKIP_REASON, reason)),
                 ),
             )
 
@@ -226,7 +186,7 @@ class Recorder:
         with self._lock:
             items = list(self._bytes.items())
         for language, count in items:
-            yield Observation(count, self._attr(("l", language), ((A.LANGUAGE, language),)))
+            yield Observation(count, self._attr(("l", language), ((N.LANGUAGE, language),)))
 
     def _observe_chunks(self, _options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:
@@ -234,7 +194,19 @@ class Recorder:
         for (language, kind), count in items:
             yield Observation(
                 count,
-                self._attr(("k", language, kind), ((A.LANGUAGE, language), (A.CHUNK_KIND, kind))),
+                self._attr(("k", language, kind), ((N.LANGUAGE, language), (N.CHUNK_KIND, kind))),
+            )
+
+    def _observe_spans(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            items = list(self._spans.items())
+        for (decision, reason), count in items:
+            yield Observation(
+                count,
+                self._attr(
+                    ("s", decision, reason),
+                    ((N.DECISION, decision), (N.DECISION_REASON, reason)),
+                ),
             )
 
     def _observe_active(self, _options: CallbackOptions) -> Iterable[Observation]:

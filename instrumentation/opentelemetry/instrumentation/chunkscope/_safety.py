@@ -50,11 +50,6 @@ def report(error: BaseException) -> None:
         )
 
 
-pool_worker = False
-"""Set in a ``--jobs`` worker: it exports to the same endpoint as its parent, which gives the
-one warning for the whole run, so the worker stays silent."""
-
-
 class ExportFailureFilter(logging.Filter):
     """Lets no exporter warning through; turns the first into one chunkscope warning."""
 
@@ -69,7 +64,7 @@ class ExportFailureFilter(logging.Filter):
         with self._lock:
             self.suppressed += 1
             first = self.suppressed == 1
-        if first and not pool_worker:
+        if first:
             with contextlib.suppress(Exception):
                 from chunkscope.logs import get_logger
 

@@ -1,12 +1,9 @@
-"""Flush and shut down all three signals within one deadline, in the parent and in workers.
+"""Flush and shut down all three signals within one deadline.
 
 The SDK's providers shut down one after the other at exit, each waiting up to the export
 timeout when the collector is down, so three signals could add three timeouts. Here they
 shut down in parallel threads joined against a single deadline: a short CLI run still loses
 nothing when the collector is up, and waits at most the timeout when it is not.
-
-``--jobs`` workers leave through ``os._exit``, which skips ``atexit``; a
-``multiprocessing.util.Finalize`` with an exit priority runs in their normal exit path.
 """
 
 from __future__ import annotations
@@ -19,9 +16,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-TIMEOUT_ENV = "CHUNKSCOPE_OTEL_SHUTDOWN_TIMEOUT"
-_worker_flush_registered = False
-_lock = threading.Lock()
+from chunkscope import names as N
+
+TIMEOUT_ENV = N.SHUTDOWN_TIMEOUT_ENV
 
 
 def timeout_seconds() -> float:
@@ -80,19 +77,3 @@ def shutdown_at_exit(providers: Sequence[Any]) -> None:
     for provider in providers:
         atexit.unregister(provider.shutdown)
     atexit.register(shutdown, list(providers))
-
-
-def _flush_globals() -> None:
-    flush(global_providers())
-
-
-def flush_at_worker_exit() -> None:
-    """In a ``--jobs`` worker: flush whatever providers are global when the worker exits."""
-    global _worker_flush_registered
-    with _lock:
-        if _worker_flush_registered:
-            return
-        _worker_flush_registered = True
-    from multiprocessing.util import Finalize
-
-    Finalize(None, _flush_globals, exitpriority=10)
