@@ -144,6 +144,12 @@ def prometheus_name(name: str) -> str:
     return base + "_total" if kind == "counter" else base
 
 
+def prometheus_label(key: str) -> str:
+    """The label Prometheus gives the attribute ``key`` (``chunkscope.language`` ->
+    ``chunkscope_language``)."""
+    return key.replace(".", "_")
+
+
 DURATION_BUCKETS: tuple[float, ...] = (
     0.0001,
     0.00025,

@@ -15,6 +15,7 @@ report) but never with the number of chunks:
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from chunkscope.model import SKIP_REASONS, FileResult
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.console import Group
 
 _MB = 1_000_000
+SLOWEST = 10
+"""How many of the slowest files the report and the summary list."""
 
 
 @dataclass(slots=True)
@@ -49,6 +52,8 @@ class RunReport:
         self.skipped: dict[str, list[str]] = {}
         self.errors: list[dict[str, str]] = []
         self.languages: dict[str, LanguageTotals] = {}
+        self._slowest: list[tuple[int, int, FileResult]] = []
+        self._seen = 0
 
     @property
     def files(self) -> int:
@@ -57,6 +62,13 @@ class RunReport:
     def add(self, result: FileResult) -> None:
         """Fold one file's outcome into the totals."""
         self.counts[result.outcome] += 1
+        self._seen += 1
+        timings = result.timings
+        entry = (timings.end_ns - timings.start_ns, -self._seen, result)
+        if len(self._slowest) < SLOWEST:
+            heapq.heappush(self._slowest, entry)
+        elif entry[0] > self._slowest[0][0]:
+            heapq.heapreplace(self._slowest, entry)
         if result.outcome == "chunked":
             totals = self.languages.get(result.language or "")
             if totals is None:
@@ -100,6 +112,7 @@ class RunReport:
                 for reason, paths in sorted(self.skipped.items())
             },
             "errors": self.errors,
+            "slowest": [_slow_entry(r) for r in self.slowest()],
             "languages": {
                 name: {
                     "files": t.files,
@@ -111,8 +124,14 @@ class RunReport:
             },
         }
 
-    def summary_table(self) -> Table:
-        """A few lines for a human: per-language totals, then skips and errors by count."""
+    def slowest(self) -> list[FileResult]:
+        """The slowest files of the run, slowest first, from the chunker's own stage timings."""
+        return [r for _, _, r in sorted(self._slowest, reverse=True)]
+
+    def summary_table(self) -> Group:
+        """A few lines for a human: per-language totals, skips and errors by count, and the
+        slowest files with where their time went, so a slow run explains itself."""
+        from rich.console import Group
         from rich.table import Table
 
         seconds = self.seconds if self.seconds is not None else time.perf_counter() - self.started
@@ -140,4 +159,30 @@ class RunReport:
             table.add_row(f"skipped: {reason}", str(len(paths)), "", "", style="dim")
         if self.errors:
             table.add_row("errored", str(len(self.errors)), "", "", style="bold red")
-        return table
+        slow = Table(title="slowest files", title_justify="left", show_edge=False)
+        for column in ("path", "language", "KB", "parse ms", "extract ms", "total ms"):
+            slow.add_column(column, justify="left" if column in ("path", "language") else "right")
+        for r in self.slowest():
+            e = _slow_entry(r)
+            slow.add_row(
+                r.path,
+                r.language or r.outcome,
+                f"{r.size / 1000:.1f}",
+                f"{e['parse_ms']:.1f}",
+                f"{e['extract_ms']:.1f}",
+                f"{e['ms']:.1f}",
+            )
+        return Group(table, slow)
+
+
+def _slow_entry(result: FileResult) -> dict[str, Any]:
+    t = result.timings
+    return {
+        "path": result.path,
+        "language": result.language,
+        "outcome": result.outcome,
+        "size": result.size,
+        "ms": round((t.end_ns - t.start_ns) / 1e6, 3),
+        "parse_ms": round(t.parse_seconds * 1e3, 3),
+        "extract_ms": round(t.extract_seconds * 1e3, 3),
+    }

@@ -1,4 +1,8 @@
-"""Telemetry pipeline: is the OpenTelemetry Collector itself healthy.
+"""Telemetry pipeline: is the OpenTelemetry Collector itself healthy, and what reaches it.
+
+The first row shows chunkscope's own side: how many files kept their span subtree under the
+file-span policy, and why (errors, slow files, the per-second reservoir, the ratio), against
+those dropped; every file is in the metrics either way.
 
 Accepted vs refused per signal at the receivers (memory_limiter refusals surface there),
 items in and out of each processor, sent vs failed at the exporters, and exporter queue fill.
@@ -10,8 +14,12 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from chunkscope import names as N
+from chunkscope.names import prometheus_label as label
+from chunkscope.names import prometheus_name
+
 from . import panels as p
-from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars
+from .base import JOB_INSTANCE, dashboard, datasource_var, query_var
 from .config import Config
 from .promql import RATE_INTERVAL as W
 from .promql import SIGNALS, matchers, sum_rate
@@ -25,6 +33,32 @@ TITLES = {"spans": "Spans", "metric_points": "Metric points", "log_records": "Lo
 def _or_zero(expr: str, baseline: str) -> str:
     """``expr``, or 0 for every series of ``baseline`` while ``expr`` has no series yet."""
     return f"{expr} or {baseline} * 0"
+
+
+def file_spans_row(cfg: Config) -> p.Row:
+    spans = prometheus_name(N.FILE_SPANS)
+    by = (label(N.DECISION), label(N.DECISION_REASON))
+    kept = f'{label(N.DECISION)}="kept"'
+    return (
+        "File spans",
+        [
+            p.timeseries(
+                "File spans kept and dropped",
+                "Files per second whose span subtree (file, parse, extract) was kept or dropped "
+                "by the file-span policy, by reason. Errors and slow files are always kept; "
+                "metrics count every file whatever is dropped here.",
+                "ops",
+                [(sum_rate(spans, JOB_INSTANCE, W, by), " ".join("{{" + b + "}}" for b in by))],
+            ),
+            p.stat(
+                "Share of files with spans",
+                "Kept file subtrees as a share of all files recorded lately. Set by "
+                "CHUNKSCOPE_OTEL_FILE_SPANS and its slow threshold, reservoir and ratio.",
+                "percentunit",
+                f"{sum_rate(spans, [*JOB_INSTANCE, kept], W)} / {sum_rate(spans, JOB_INSTANCE, W)}",
+            ),
+        ],
+    )
 
 
 def receivers_row(cfg: Config) -> p.Row:
@@ -124,15 +158,20 @@ def health_row(cfg: Config) -> p.Row:
 
 def build(cfg: Config) -> g.Dashboard:
     ds = p.DS_PROMETHEUS
+    # The collector's jobs, and the chunkscope jobs whose file-span decisions the first row shows.
+    either = '__name__=~"otelcol_process_memory_rss|' + prometheus_name(N.FILE_SPANS) + '"'
     return dashboard(
         cfg,
         "pipeline",
         "chunkscope / Telemetry pipeline",
         "The OpenTelemetry Collector's own metrics: accepted, refused and dropped spans, "
         "metric points and log records; exporter send failures and queue fill.",
-        [receivers_row(cfg), exporters_row(cfg), health_row(cfg)],
+        [file_spans_row(cfg), receivers_row(cfg), exporters_row(cfg), health_row(cfg)],
         [
             datasource_var("prometheus", "datasource", "Data source"),
-            *job_instance_vars("otelcol_process_memory_rss", cfg.collector_selector, ds),
+            query_var("job", "Job", f"label_values({{{either}}}, job)", ds),
+            query_var(
+                "instance", "Instance", f'label_values({{{either}, job=~"$job"}}, instance)', ds
+            ),
         ],
     )
