@@ -100,8 +100,10 @@ def run_chunkscope(
     collector: Collector | None,
     service: str,
     extra: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CHUNKSCOPE_"))}
+    env.update(extra_env or {})
     if collector is not None:
         env.update(
             CHUNKSCOPE_OTEL="1",
@@ -404,7 +406,7 @@ def test_run_completes_when_the_collector_dies_mid_run(
 
 
 def test_worker_processes_join_the_run_trace(stack: Stack, tmp_path: Path) -> None:
-    """With ``--jobs 2`` the file spans made in worker processes land in the run's one trace."""
+    """With ``--jobs 2`` the parent records the workers' files in the run's one trace."""
     corpus = write_corpus(tmp_path / "corpus")
     service = f"chunkscope-e2e-jobs-{secrets.token_hex(4)}"
     proc = run_chunkscope(corpus, tmp_path, stack.collector, service, extra=["--jobs", "2"])
@@ -414,3 +416,49 @@ def test_worker_processes_join_the_run_trace(stack: Stack, tmp_path: Path) -> No
     files = [s for s in trace["spans"] if s["operationName"] == "chunkscope.file"]
     chunked = {tags(s).get("code.file.path") for s in files}
     assert {"app/main.py", "svc/server.go", "core/src/lib.rs", "web/app.js"} <= chunked
+
+
+def test_policy_keeps_the_planted_input_and_metrics_count_every_file(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """No reservoir, no ratio: Jaeger holds the run span and the pathological file's subtree
+    (kept as slow) and Prometheus still counts every file of the run."""
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "app" / "unbalanced.py").write_text("(" * 200_000)
+    service = f"chunkscope-e2e-policy-{secrets.token_hex(4)}"
+    policy = {
+        "CHUNKSCOPE_OTEL_FILE_RESERVOIR": "0",
+        "CHUNKSCOPE_OTEL_FILE_RATIO": "0",
+        "CHUNKSCOPE_OTEL_SLOW_FILE_MS": "20",
+    }
+    proc = run_chunkscope(corpus, tmp_path, stack.collector, service, extra_env=policy)
+    result = finish(proc, tmp_path, service)
+    total = result.report["files"]["total"]
+
+    def trace() -> dict[str, Any] | None:
+        traces = stack.jaeger.traces(service)
+        names = Counter(s["operationName"] for t in traces for s in t["spans"])
+        return traces[0] if len(traces) == 1 and names["chunkscope.run"] == 1 else None
+
+    spans = wait_until(trace, 60, f"the run trace of {service}")["spans"]
+    [run] = [s for s in spans if s["operationName"] == "chunkscope.run"]
+    files = {
+        tags(s).get("code.file.path"): s for s in spans if s["operationName"] == "chunkscope.file"
+    }
+    planted = files["app/unbalanced.py"]
+    assert tags(planted)["chunkscope.file.span.reason"] == "slow"
+    children = {s["operationName"] for s in spans if parent_id(s) == planted["spanID"]}
+    assert children == {"chunkscope.parse", "chunkscope.extract"}
+    assert all(tags(s)["chunkscope.file.span.reason"] == "slow" for s in files.values())
+    run_tags = tags(run)
+    assert run_tags["chunkscope.run.file_spans.kept"] == len(files)
+    assert (
+        run_tags["chunkscope.run.file_spans.kept"] + run_tags["chunkscope.run.file_spans.dropped"]
+        == total
+    )
+
+    def counted() -> float:
+        found = stack.prometheus.query(f'sum(chunkscope_files_total{{job="{service}"}})')
+        return float(found[0]["value"][1]) if found else 0.0
+
+    wait_until(lambda: counted() == total, 60, f"chunkscope_files_total == {total}")
