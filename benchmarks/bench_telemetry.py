@@ -1,17 +1,22 @@
-"""What telemetry costs: chunking throughput with it off, on, and never imported.
+"""What telemetry costs: steady state, start-up, whole runs and ``--jobs 2``, side by side.
 
-Three long-lived worker processes chunk the same folder (default: the Python stdlib) in
-interleaved rounds, so load from anything else on the machine falls on all three alike:
+Everything exports to a local OTLP/gRPC receiver (in this process) that accepts and discards,
+with all three signals on and every root sampled. Four measures, each interleaved so that
+load from anything else on the machine falls on every mode alike:
 
-* ``pristine``: ``CHUNKSCOPE_OTEL`` unset; OpenTelemetry is never imported;
-* ``off``: the instrumentation imported, instrumented and uninstrumented again;
-* ``on``: ``CHUNKSCOPE_OTEL=1``, all three signals, 100 % sampled, OTLP/gRPC to a local
-  receiver (in this process) that accepts and discards everything.
+1. **Steady state.** Long-lived worker processes chunk the same folder (default: the Python
+   stdlib) round after round: ``pristine`` (OpenTelemetry never imported), ``off`` (the
+   instrumentation imported, instrumented and uninstrumented again), ``policy``
+   (``CHUNKSCOPE_OTEL=1`` with the default file-span policy) and ``all``
+   (``CHUNKSCOPE_OTEL_FILE_SPANS=all``: a span subtree for every file). Wall and CPU time
+   (all threads, so the exporters' work counts).
+2. **Start-up.** ``chunkscope chunk`` on one file as a whole process, telemetry on vs off:
+   wall time and peak RSS added.
+3. **Whole run.** ``chunkscope chunk`` on the folder as a whole process, default policy vs
+   off, start-up and the final flush included.
+4. **--jobs 2.** The same whole run with telemetry on, ``--jobs 2`` against one job.
 
-Usage: ``python benchmarks/bench_telemetry.py [FOLDER] [--repeat N] [--interval-ms MS]``.
-Prints the median MB/s of each mode and the overheads, by wall time and by the process's
-CPU time (all threads, so the exporters' work counts; steadier on a busy machine);
-``--json`` for machine output.
+Usage: ``python benchmarks/bench_telemetry.py [FOLDER] [--repeat N] [--json]``.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ import statistics
 import subprocess
 import sys
 import sysconfig
+import time
 from concurrent import futures
 from typing import Any
+
+MODES = ("pristine", "off", "policy", "all")
 
 _WORKER = r"""
 import json, os, sys, time
@@ -86,9 +94,10 @@ def start_sink(port: int) -> Any:
     return server
 
 
-def _spawn(mode: str, folder: str, port: int, interval_ms: int) -> subprocess.Popen[str]:
+def _env(mode: str, port: int, interval_ms: int) -> dict[str, str]:
+    """The environment of a process in ``mode``: nothing of OTel unless it is on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CHUNKSCOPE_"))}
-    if mode == "on":
+    if mode in ("policy", "all"):
         env.update(
             CHUNKSCOPE_OTEL="1",
             OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
@@ -96,6 +105,13 @@ def _spawn(mode: str, folder: str, port: int, interval_ms: int) -> subprocess.Po
             OTEL_TRACES_SAMPLER="always_on",
             OTEL_METRIC_EXPORT_INTERVAL=str(interval_ms),
         )
+    if mode == "all":
+        env["CHUNKSCOPE_OTEL_FILE_SPANS"] = "all"
+    return env
+
+
+def _spawn(mode: str, folder: str, port: int, interval_ms: int) -> subprocess.Popen[str]:
+    env = _env(mode, port, interval_ms)
     return subprocess.Popen(
         [sys.executable, "-c", _WORKER, mode, folder],
         stdin=subprocess.PIPE,
@@ -115,17 +131,18 @@ def _round(worker: subprocess.Popen[str]) -> dict[str, float]:
     return json.loads(line)
 
 
-def run(folder: str, repeat: int, interval_ms: int) -> dict[str, Any]:
-    port = _free_port()
-    sink = start_sink(port)
-    modes = ("pristine", "off", "on")
-    workers = {mode: _spawn(mode, folder, port, interval_ms) for mode in modes}
-    samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+def _pct(value: float, base: float) -> float:
+    return round((value / base - 1) * 100, 2)
+
+
+def steady_state(folder: str, repeat: int, port: int, interval_ms: int) -> dict[str, Any]:
+    workers = {mode: _spawn(mode, folder, port, interval_ms) for mode in MODES}
+    samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     try:
-        for mode in modes:  # warm-up: grammars, queries, page cache
+        for mode in MODES:  # warm-up: grammars, queries, page cache
             _round(workers[mode])
         for index in range(repeat):
-            order = modes if index % 2 == 0 else tuple(reversed(modes))
+            order = MODES if index % 2 == 0 else tuple(reversed(MODES))
             for mode in order:
                 samples[mode].append(_round(workers[mode]))
     finally:
@@ -134,24 +151,108 @@ def run(folder: str, repeat: int, interval_ms: int) -> dict[str, Any]:
                 worker.stdin.close()
         for worker in workers.values():
             worker.wait(timeout=60)
-        sink.stop(grace=None)
-    seconds = {m: statistics.median(s["seconds"] for s in samples[m]) for m in modes}
-    cpu = {m: statistics.median(s["cpu"] for s in samples[m]) for m in modes}
-    size = samples["on"][0]["bytes"]
+    seconds = {m: statistics.median(s["seconds"] for s in samples[m]) for m in MODES}
+    cpu = {m: statistics.median(s["cpu"] for s in samples[m]) for m in MODES}
+    size = samples["off"][0]["bytes"]
     return {
-        "folder": folder,
-        "files": samples["on"][0]["files"],
+        "files": samples["off"][0]["files"],
         "megabytes": round(size / 1e6, 3),
-        "repeat": repeat,
-        "median_mb_per_s": {m: round(size / 1e6 / seconds[m], 3) for m in modes},
-        "median_seconds": {m: round(seconds[m], 3) for m in modes},
-        "overhead_on_vs_off_pct": round((seconds["on"] / seconds["off"] - 1) * 100, 2),
-        "overhead_off_vs_pristine_pct": round((seconds["off"] / seconds["pristine"] - 1) * 100, 2),
-        "median_cpu_seconds": {m: round(cpu[m], 3) for m in modes},
-        "cpu_overhead_on_vs_off_pct": round((cpu["on"] / cpu["off"] - 1) * 100, 2),
-        "cpu_overhead_off_vs_pristine_pct": round((cpu["off"] / cpu["pristine"] - 1) * 100, 2),
-        "all_seconds": {m: [round(s["seconds"], 3) for s in samples[m]] for m in modes},
+        "median_mb_per_s": {m: round(size / 1e6 / seconds[m], 3) for m in MODES},
+        "wall_pct_vs_off": {m: _pct(seconds[m], seconds["off"]) for m in MODES},
+        "cpu_pct_vs_off": {m: _pct(cpu[m], cpu["off"]) for m in MODES},
+        "off_vs_pristine_wall_pct": _pct(seconds["off"], seconds["pristine"]),
+        "off_vs_pristine_cpu_pct": _pct(cpu["off"], cpu["pristine"]),
+        "all_seconds": {m: [round(s["seconds"], 3) for s in samples[m]] for m in MODES},
     }
+
+
+Job = tuple[list[str], dict[str, str]]
+"""A ``chunkscope`` command line and its environment."""
+
+
+def _cli(job: Job) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``chunkscope`` process."""
+    args, env = job
+    before = os.times()
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "chunkscope", *args],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - started
+    after = os.times()
+    cpu = (after.children_user + after.children_system) - (
+        before.children_user + before.children_system
+    )
+    return wall, cpu
+
+
+def _interleaved(jobs: dict[str, Job], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each job, run in alternating order ``repeat`` times."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in jobs}
+    names = list(jobs)
+    for index in range(repeat):
+        for name in names if index % 2 == 0 else list(reversed(names)):
+            samples[name].append(_cli(jobs[name]))
+    return {
+        name: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+        for name, v in samples.items()
+    }
+
+
+def _peak_rss_mb(job: Job) -> float:
+    """Peak RSS of one ``chunkscope`` process, read by a fresh parent (RUSAGE_CHILDREN)."""
+    args, env = job
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, sys.executable, "-m", "chunkscope", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout.strip()) / 1024
+
+
+def whole_processes(folder: str, repeat: int, port: int, interval_ms: int) -> dict[str, Any]:
+    off, on = _env("off", port, interval_ms), _env("policy", port, interval_ms)
+    candidate = os.path.join(folder, "os.py")
+    one_file = candidate if os.path.isfile(candidate) else folder
+    small = ["chunk", one_file, "--output", os.devnull]
+    big = ["chunk", folder, "--output", os.devnull]
+    startup = _interleaved({"off": (small, off), "on": (small, on)}, max(repeat * 3, 6))
+    rss = {"off": _peak_rss_mb((small, off)), "on": _peak_rss_mb((small, on))}
+    whole = _interleaved({"off": (big, off), "on": (big, on)}, repeat)
+    jobs = _interleaved({"one job": (big, on), "jobs 2": ([*big, "--jobs", "2"], on)}, repeat)
+    return {
+        "startup_ms": {k: round(w * 1000, 1) for k, (w, _) in startup.items()},
+        "startup_added_ms": round((startup["on"][0] - startup["off"][0]) * 1000, 1),
+        "startup_peak_rss_mb": {k: round(v, 1) for k, v in rss.items()},
+        "startup_added_rss_mb": round(rss["on"] - rss["off"], 1),
+        "whole_run_seconds": {k: round(w, 3) for k, (w, _) in whole.items()},
+        "whole_run_wall_pct": _pct(whole["on"][0], whole["off"][0]),
+        "whole_run_cpu_pct": _pct(whole["on"][1], whole["off"][1]),
+        "jobs2_speedup_with_telemetry": round(jobs["one job"][0] / jobs["jobs 2"][0], 2),
+    }
+
+
+def run(folder: str, repeat: int, interval_ms: int) -> dict[str, Any]:
+    port = _free_port()
+    sink = start_sink(port)
+    try:
+        report = {"folder": folder, "repeat": repeat}
+        report["steady_state"] = steady_state(folder, repeat, port, interval_ms)
+        report["processes"] = whole_processes(folder, repeat, port, interval_ms)
+    finally:
+        sink.stop(grace=None)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,21 +271,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    st, pr = report["steady_state"], report["processes"]
+    print(f"{report['folder']}: {st['files']} files, {st['megabytes']} MB, {args.repeat} rounds")
+    print("steady state (long-lived processes), median of interleaved rounds:")
+    for mode in MODES:
+        print(
+            f"  {mode:9s} {st['median_mb_per_s'][mode]:8.3f} MB/s   "
+            f"wall {st['wall_pct_vs_off'][mode]:+6.2f} %   CPU {st['cpu_pct_vs_off'][mode]:+6.2f} %"
+            "  (vs off)"
+        )
     print(
-        f"{report['folder']}: {report['files']} files, {report['megabytes']} MB, "
-        f"{report['repeat']} interleaved rounds"
+        f"  off vs pristine: wall {st['off_vs_pristine_wall_pct']:+.2f} %, "
+        f"CPU {st['off_vs_pristine_cpu_pct']:+.2f} %"
     )
-    for mode, rate in report["median_mb_per_s"].items():
-        print(f"  {mode:9s} {rate:8.3f} MB/s  (median {report['median_seconds'][mode]} s)")
-    print(f"  overhead on vs off:        {report['overhead_on_vs_off_pct']:+.2f} %")
-    print(f"  overhead off vs pristine:  {report['overhead_off_vs_pristine_pct']:+.2f} %")
+    print("whole processes (chunkscope chunk), telemetry on = default policy:")
     print(
-        f"  CPU time (all threads) on vs off:       {report['cpu_overhead_on_vs_off_pct']:+.2f} %"
+        f"  start-up, one file: {pr['startup_ms']} ms -> +{pr['startup_added_ms']} ms, "
+        f"peak RSS {pr['startup_peak_rss_mb']} MB -> +{pr['startup_added_rss_mb']} MB"
     )
     print(
-        f"  CPU time (all threads) off vs pristine: "
-        f"{report['cpu_overhead_off_vs_pristine_pct']:+.2f} %"
+        f"  whole run on the folder: {pr['whole_run_seconds']} s -> wall "
+        f"{pr['whole_run_wall_pct']:+.2f} %, CPU {pr['whole_run_cpu_pct']:+.2f} %"
     )
+    print(f"  --jobs 2 vs one job, telemetry on: {pr['jobs2_speedup_with_telemetry']:.2f} x")
     return 0
 
 

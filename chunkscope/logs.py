@@ -5,16 +5,20 @@ events go to the stdlib logger ``chunkscope`` as structlog event dicts, so an
 application's handlers, the CLI's stderr handler and the OpenTelemetry logs handler
 all receive the same records. Trace and span ids are added when a span is active.
 
-structlog (with the rich tracebacks it pulls in) costs about 16 MB and 80 ms per process,
-``--jobs`` workers included. A run that logs nothing at an enabled level (the CLI's
-default is WARNING) never pays it: ``get_logger()`` asks the stdlib logger whether the
-level is enabled, exactly as structlog's ``filter_by_level`` would, before importing it.
+structlog (with the rich tracebacks it pulls in) costs about 16 MB and 80 ms per process.
+A run that logs nothing at an enabled level (the CLI's default is WARNING) never pays it:
+``get_logger()`` asks the stdlib logger whether the level is enabled, exactly as structlog's
+``filter_by_level`` would, before importing it. And while the only handler is the
+OpenTelemetry one (telemetry on, nothing shown on stderr), an event is built by
+``_plain_event`` into the very dict structlog's processors would have produced, so leaving
+telemetry on does not pay for structlog's import either.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,6 +44,33 @@ def add_trace_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 
 
 _bound: structlog.stdlib.BoundLogger | None = None
+OTEL_HANDLER = "chunkscope-otel"
+"""Name of the OpenTelemetry logs handler the instrumentation attaches to ``chunkscope``."""
+
+
+def _otel_only() -> bool:
+    """Whether the OpenTelemetry handler is the one place an event can go."""
+    handlers = _stdlib.handlers
+    if not handlers or any(h.get_name() != OTEL_HANDLER for h in handlers):
+        return False
+    return not _stdlib.propagate or not logging.getLogger().handlers
+
+
+def _plain_event(level: int, event: str, kw: dict[str, Any]) -> None:
+    """Emit the event dict of ``_structlog``'s processors without importing structlog."""
+    now = time.time()
+    kw["event"] = event
+    kw["level"] = logging.getLevelName(level).lower()
+    micros = int(now % 1 * 1e6)
+    kw["timestamp"] = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{micros:06d}Z"
+    _stdlib.log(level, add_trace_context(None, "", kw))
+
+
+def _emit(level: int, event: str, kw: dict[str, Any]) -> None:
+    if _bound is None and _otel_only():
+        _plain_event(level, event, kw)
+    else:
+        getattr(_structlog(), logging.getLevelName(level).lower())(event, **kw)
 
 
 def _structlog() -> structlog.stdlib.BoundLogger:
@@ -68,19 +99,19 @@ class Logger:
 
     def debug(self, event: str, **kw: Any) -> None:
         if _stdlib.isEnabledFor(logging.DEBUG):
-            _structlog().debug(event, **kw)
+            _emit(logging.DEBUG, event, kw)
 
     def info(self, event: str, **kw: Any) -> None:
         if _stdlib.isEnabledFor(logging.INFO):
-            _structlog().info(event, **kw)
+            _emit(logging.INFO, event, kw)
 
     def warning(self, event: str, **kw: Any) -> None:
         if _stdlib.isEnabledFor(logging.WARNING):
-            _structlog().warning(event, **kw)
+            _emit(logging.WARNING, event, kw)
 
     def error(self, event: str, **kw: Any) -> None:
         if _stdlib.isEnabledFor(logging.ERROR):
-            _structlog().error(event, **kw)
+            _emit(logging.ERROR, event, kw)
 
     def exception(self, event: str, **kw: Any) -> None:
         if _stdlib.isEnabledFor(logging.ERROR):
@@ -138,7 +169,7 @@ def configure_console(*, json: bool | None = None, level: int = logging.INFO) ->
         logger.removeHandler(old)
     logger.addHandler(handler)
     # The OpenTelemetry handler (telemetry on) wants INFO events whatever stderr shows.
-    otel = any(h.get_name() == "chunkscope-otel" for h in logger.handlers)
+    otel = any(h.get_name() == OTEL_HANDLER for h in logger.handlers)
     logger.setLevel(min(level, logging.INFO) if otel else level)
     logger.propagate = False
     return handler

@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from otel_support import Telemetry
+from otel_support import Telemetry, clean_env, run_python
 
 import chunkscope
 
@@ -106,3 +106,30 @@ class TestLogPaths:
             }
         summary = next(r for r in records if r.body == "run.summary")
         assert summary.attributes.get("root_name") != "pkg"
+
+
+LEAN_SCRIPT = """
+import sys
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
+import chunkscope
+
+exporter = InMemoryLogRecordExporter()
+provider = LoggerProvider()
+provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+from opentelemetry.sdk.trace import TracerProvider
+ChunkscopeInstrumentor().instrument(logger_provider=provider, tracer_provider=TracerProvider())
+list(chunkscope.chunk_paths([sys.argv[1]]))
+bodies = [d.log_record.body for d in exporter.get_finished_logs()]
+ids = {d.log_record.trace_id for d in exporter.get_finished_logs()}
+print("structlog" in sys.modules, bodies[0], bodies[-1], len(ids), 0 in ids)
+"""
+
+
+def test_telemetry_alone_does_not_import_structlog(project: Path) -> None:
+    """With only the OpenTelemetry handler listening, events are exported, trace ids and all,
+    without paying for structlog's import."""
+    done = run_python(LEAN_SCRIPT.replace("sys.argv[1]", repr(str(project))), clean_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "run.started", "run.summary", "1", "False"]

@@ -19,7 +19,8 @@ from opentelemetry.context import get_current
 from opentelemetry.instrumentation.chunkscope._safety import report
 from opentelemetry.instrumentation.chunkscope.version import __version__
 
-HANDLER_NAME = "chunkscope-otel"
+from chunkscope.logs import OTEL_HANDLER as HANDLER_NAME
+
 _SKIP_KEYS = frozenset({"event", "timestamp", "level", "trace_id", "span_id", "exc_info"})
 _PATH_KEYS = frozenset({"path", "root_name"})
 _SEVERITY = {
