@@ -22,6 +22,7 @@ Usage: ``python benchmarks/bench_telemetry.py [FOLDER] [--repeat N] [--json]``.
 from __future__ import annotations
 
 import argparse
+import http.server
 import json
 import os
 import socket
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from concurrent import futures
 from typing import Any
@@ -94,6 +96,30 @@ def start_sink(port: int) -> Any:
     return server
 
 
+class _HttpSink(http.server.BaseHTTPRequestHandler):
+    """OTLP/HTTP: read the protobuf body, answer 200 with an empty (valid) response."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def start_http_sink(port: int) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _HttpSink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+PROTOCOL_CHOICE = ["http/protobuf"]
+"""Set by ``--protocol``; the default is what ``CHUNKSCOPE_OTEL=1`` uses when none is set."""
+
+
 def _env(mode: str, port: int, interval_ms: int) -> dict[str, str]:
     """The environment of a process in ``mode``: nothing of OTel unless it is on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CHUNKSCOPE_"))}
@@ -101,10 +127,11 @@ def _env(mode: str, port: int, interval_ms: int) -> dict[str, str]:
         env.update(
             CHUNKSCOPE_OTEL="1",
             OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
-            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
             OTEL_TRACES_SAMPLER="always_on",
             OTEL_METRIC_EXPORT_INTERVAL=str(interval_ms),
         )
+        if PROTOCOL_CHOICE[0] != "http/protobuf":
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = PROTOCOL_CHOICE[0]
     if mode == "all":
         env["CHUNKSCOPE_OTEL_FILE_SPANS"] = "all"
     return env
@@ -245,13 +272,18 @@ def whole_processes(folder: str, repeat: int, port: int, interval_ms: int) -> di
 
 def run(folder: str, repeat: int, interval_ms: int) -> dict[str, Any]:
     port = _free_port()
-    sink = start_sink(port)
+    grpc_sink = start_sink(port) if PROTOCOL_CHOICE[0] == "grpc" else None
+    http_sink = None if grpc_sink else start_http_sink(port)
     try:
-        report = {"folder": folder, "repeat": repeat}
+        report: dict[str, Any] = {"folder": folder, "repeat": repeat}
+        report["protocol"] = PROTOCOL_CHOICE[0]
         report["steady_state"] = steady_state(folder, repeat, port, interval_ms)
         report["processes"] = whole_processes(folder, repeat, port, interval_ms)
     finally:
-        sink.stop(grace=None)
+        if grpc_sink is not None:
+            grpc_sink.stop(grace=None)
+        if http_sink is not None:
+            http_sink.shutdown()
     return report
 
 
@@ -265,14 +297,19 @@ def main(argv: list[str] | None = None) -> int:
         default=10000,
         help="OTEL_METRIC_EXPORT_INTERVAL for the 'on' worker",
     )
+    parser.add_argument("--protocol", choices=("http/protobuf", "grpc"), default=PROTOCOL_CHOICE[0])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    PROTOCOL_CHOICE[0] = args.protocol
     report = run(args.folder, args.repeat, args.interval_ms)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     st, pr = report["steady_state"], report["processes"]
-    print(f"{report['folder']}: {st['files']} files, {st['megabytes']} MB, {args.repeat} rounds")
+    print(
+        f"{report['folder']}: {st['files']} files, {st['megabytes']} MB, {args.repeat} rounds, "
+        f"OTLP {PROTOCOL_CHOICE[0]} to a local sink"
+    )
     print("steady state (long-lived processes), median of interleaved rounds:")
     for mode in MODES:
         print(

@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from chunkscope import names as N
+
 __all__ = [
     "Check",
     "CheckFailed",
@@ -65,7 +67,7 @@ class Endpoints:
     ENV: ClassVar[dict[str, str]] = {
         "collector_health": "CHUNKSCOPE_COLLECTOR_HEALTH_URL",
         "otlp_grpc": "CHUNKSCOPE_OTLP_GRPC_ENDPOINT",
-        "otlp_grpc_sdk": "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "otlp_sdk": "OTEL_EXPORTER_OTLP_ENDPOINT",
         "otlp_http": "CHUNKSCOPE_OTLP_HTTP_ENDPOINT",
         "prometheus": "CHUNKSCOPE_PROMETHEUS_URL",
         "jaeger": "CHUNKSCOPE_JAEGER_URL",
@@ -74,8 +76,8 @@ class Endpoints:
         "grafana_user": "GRAFANA_ADMIN_USER",
         "grafana_password": "GRAFANA_ADMIN_PASSWORD",
     }
-    """Field -> environment variable. The Grafana login reuses deploy/.env's names; the gRPC
-    check falls back to the SDK's own OTEL_EXPORTER_OTLP_ENDPOINT, the one chunkscope uses."""
+    """Field -> environment variable. The Grafana login reuses deploy/.env's names; the check of
+    the protocol chunkscope exports with falls back to the SDK's own OTEL_EXPORTER_OTLP_ENDPOINT."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> Endpoints:
@@ -84,15 +86,15 @@ class Endpoints:
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = overrides.get(f.name) or env.get(cls.ENV[f.name])
-            if not value and f.name == "otlp_grpc" and _sdk_uses_grpc(env):
-                value = env.get(cls.ENV["otlp_grpc_sdk"])
+            if not value and f.name == ("otlp_grpc" if _sdk_uses_grpc(env) else "otlp_http"):
+                value = env.get(cls.ENV["otlp_sdk"])
             if value:
                 values[f.name] = value
         return cls(**values)
 
 
 def _sdk_uses_grpc(env: Mapping[str, str]) -> bool:
-    return env.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc") == "grpc"
+    return (env.get(N.OTLP_PROTOCOL_ENV, "").strip() or N.DEFAULT_OTLP_PROTOCOL) == "grpc"
 
 
 @dataclass(frozen=True)

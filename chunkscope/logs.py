@@ -9,7 +9,8 @@ structlog (with the rich tracebacks it pulls in) costs about 16 MB and 80 ms per
 A run that logs nothing at an enabled level (the CLI's default is WARNING) never pays it:
 ``get_logger()`` asks the stdlib logger whether the level is enabled, exactly as structlog's
 ``filter_by_level`` would, before importing it. And while the only handler is the
-OpenTelemetry one (telemetry on, nothing shown on stderr), an event is built by
+OpenTelemetry one that takes the event's level (telemetry on, stderr showing only
+warnings), an event is built by
 ``_plain_event`` into the very dict structlog's processors would have produced, so leaving
 telemetry on does not pay for structlog's import either.
 """
@@ -48,12 +49,17 @@ OTEL_HANDLER = "chunkscope-otel"
 """Name of the OpenTelemetry logs handler the instrumentation attaches to ``chunkscope``."""
 
 
-def _otel_only() -> bool:
-    """Whether the OpenTelemetry handler is the one place an event can go."""
-    handlers = _stdlib.handlers
-    if not handlers or any(h.get_name() != OTEL_HANDLER for h in handlers):
+def _otel_only(level: int) -> bool:
+    """Whether the OpenTelemetry handler is the one place an event at ``level`` can go."""
+    found = False
+    for handler in _stdlib.handlers:
+        if handler.get_name() == OTEL_HANDLER:
+            found = True
+        elif level >= handler.level:
+            return False
+    if _stdlib.propagate and any(level >= h.level for h in logging.getLogger().handlers):
         return False
-    return not _stdlib.propagate or not logging.getLogger().handlers
+    return found
 
 
 def _plain_event(level: int, event: str, kw: dict[str, Any]) -> None:
@@ -67,7 +73,7 @@ def _plain_event(level: int, event: str, kw: dict[str, Any]) -> None:
 
 
 def _emit(level: int, event: str, kw: dict[str, Any]) -> None:
-    if _bound is None and _otel_only():
+    if _bound is None and _otel_only(level):
         _plain_event(level, event, kw)
     else:
         getattr(_structlog(), logging.getLevelName(level).lower())(event, **kw)

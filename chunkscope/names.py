@@ -35,6 +35,12 @@ PROMETHEUS_PORT_ENV = "CHUNKSCOPE_PROMETHEUS_PORT"
 PROMETHEUS_ADDR_ENV = "CHUNKSCOPE_PROMETHEUS_ADDR"
 """The scrape endpoint's address (default ``127.0.0.1``)."""
 
+OTLP_PROTOCOL_ENV = "OTEL_EXPORTER_OTLP_PROTOCOL"
+DEFAULT_OTLP_PROTOCOL = "http/protobuf"
+"""What ``CHUNKSCOPE_OTEL=1`` exports with when no ``OTEL_EXPORTER_OTLP*_PROTOCOL`` is set:
+the OTLP specification's recommended default (to ``localhost:4318``). gRPC stays one variable
+away; it costs about 14 MB more per process (grpcio's native library)."""
+
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
 
 FileSpanMode = Literal["policy", "all", "none"]

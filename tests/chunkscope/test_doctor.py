@@ -87,16 +87,18 @@ class TestEndpoints:
         assert ep.prometheus == "http://flag:3"
         assert ep.jaeger == "http://env:2"
 
-    def test_grpc_check_follows_the_sdk_endpoint(self) -> None:
-        """The OTLP gRPC check probes where chunkscope itself will export."""
-        assert Endpoints.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}).otlp_grpc == (
-            "http://c:4317"
-        )
-        http_sdk = {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    def test_the_check_of_the_sdk_protocol_follows_the_sdk_endpoint(self) -> None:
+        """The OTLP check of the protocol chunkscope exports with probes where it will export:
+        HTTP unless OTEL_EXPORTER_OTLP_PROTOCOL says grpc."""
+        grpc_sdk = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
         }
-        assert Endpoints.from_env(http_sdk).otlp_grpc == "localhost:4317"
+        assert Endpoints.from_env(grpc_sdk).otlp_grpc == "http://c:4317"
+        assert Endpoints.from_env(grpc_sdk).otlp_http == "http://localhost:4318"
+        default = Endpoints.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"})
+        assert default.otlp_http == "http://c:4318"
+        assert default.otlp_grpc == "localhost:4317"
 
     def test_password_is_not_in_the_repr(self) -> None:
         assert "hunter2" not in repr(Endpoints.from_env({"GRAFANA_ADMIN_PASSWORD": "hunter2"}))

@@ -189,3 +189,27 @@ class TestHttpSemconvDefault:
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["http/dup", "http/dup"]
+
+
+_PROTOCOL_PROBE = (
+    "import chunkscope, json; from opentelemetry import trace; "
+    "processor = trace.get_tracer_provider()._active_span_processor._span_processors[0]; "
+    "print(type(processor.span_exporter).__module__)"
+)
+
+
+class TestDefaultProtocol:
+    def test_http_protobuf_unless_chosen(self) -> None:
+        """With no protocol set, spans go out over OTLP/HTTP (the OTLP spec's default, and
+        14 MB lighter than gRPC); OTEL_EXPORTER_OTLP_PROTOCOL=grpc still picks gRPC."""
+        env = {
+            "CHUNKSCOPE_OTEL": "1",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        }
+        default = run_python(_PROTOCOL_PROBE, clean_env(**env))
+        assert default.returncode == 0, default.stderr
+        assert default.stdout.strip() == "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+        chosen = run_python(_PROTOCOL_PROBE, clean_env(OTEL_EXPORTER_OTLP_PROTOCOL="grpc", **env))
+        assert chosen.returncode == 0, chosen.stderr
+        assert "otlp.proto.grpc" in chosen.stdout or "chunkscope._otlp" in chosen.stdout
