@@ -18,7 +18,9 @@ per-file cost is kept small on purpose:
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
@@ -56,6 +58,7 @@ def _buckets(unit: str) -> tuple[float, ...]:
 
 
 Attrs = dict[str, Any]
+_kind, _start, _end = attrgetter("kind"), attrgetter("start_byte"), attrgetter("end_byte")
 
 
 class Recorder:
@@ -145,11 +148,8 @@ class Recorder:
         if timings.extract_end_ns:
             self.extract(language, timings.extract_seconds, extract_ctx)
         chunks = result.chunks
-        kinds: dict[str, int] = {}
-        total = 0
-        for chunk in chunks:
-            kinds[chunk.kind] = kinds.get(chunk.kind, 0) + 1
-            total += chunk.end_byte - chunk.start_byte
+        kinds = Counter(map(_kind, chunks))
+        total = sum(map(_end, chunks)) - sum(map(_start, chunks))
         key = (language, outcome, result.reason)
         with self._lock:
             self._files[key] = self._files.get(key, 0) + 1
