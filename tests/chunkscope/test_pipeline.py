@@ -7,12 +7,14 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import chunkscope
 from chunkscope import SKIP_REASONS, ChunkOptions, FileResult, chunk_file, chunk_paths, chunk_source
 from chunkscope.languages import LANGUAGES
 
@@ -239,3 +241,40 @@ class TestChunkPaths:
             "ok.py chunked None",
             "secret.py error Permission denied",
         ]
+
+
+class TestStageTimes:
+    def test_every_result_carries_nested_stage_times_with_telemetry_off(
+        self, tmp_path: Path
+    ) -> None:
+        """Chunked files have parse then extract inside the file; skips only the file's span."""
+        (tmp_path / "a.py").write_text("def f():\n    return 1\n\n\nclass C:\n    pass\n")
+        (tmp_path / "b.bin").write_bytes(b"\0\1\2")
+        before = time.time_ns()
+        results = {r.path: r for r in chunkscope.chunk_paths([tmp_path])}
+        after = time.time_ns()
+        t = results["a.py"].timings
+        assert before <= t.start_ns <= t.parse_start_ns <= t.parse_end_ns
+        assert t.parse_end_ns <= t.extract_start_ns <= t.extract_end_ns <= t.end_ns <= after
+        assert t.node_count > 10 and t.has_syntax_error is False
+        assert results["a.py"].seconds == (t.end_ns - t.start_ns) / 1e9
+        skipped = results["b.bin"].timings
+        assert before <= skipped.start_ns <= skipped.end_ns <= after
+        assert (skipped.parse_start_ns, skipped.extract_end_ns, skipped.node_count) == (0, 0, 0)
+
+    def test_a_failing_extractor_leaves_parse_times_and_an_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An extractor bug costs the file (outcome error) but its parse is still timed."""
+        from chunkscope import pipeline
+
+        def boom(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("extractor bug")
+
+        monkeypatch.setattr(pipeline, "_extract", boom)
+        (tmp_path / "a.py").write_text("x = 1\n")
+        (result,) = chunkscope.chunk_paths([tmp_path])
+        assert result.outcome == "error" and result.error == "RuntimeError: extractor bug"
+        assert result.chunks == ()
+        t = result.timings
+        assert 0 < t.parse_start_ns <= t.parse_end_ns <= t.extract_start_ns <= t.extract_end_ns
