@@ -22,6 +22,7 @@ from grafanalib._gen import DashboardEncoder
 
 from . import alerting, languages, logs_traces, overview, pipeline, resources, rules
 from .config import Config, load_config
+from .normalise import normalise
 
 __all__ = ["ALERTING_DIR", "DASHBOARDS", "DASHBOARD_DIR", "RULES_DIR", "generate", "render"]
 
@@ -55,7 +56,7 @@ _Dumper.add_representer(str, _str_presenter)
 
 
 def dashboard_json(dashboard: g.Dashboard) -> str:
-    data = json.loads(json.dumps(dashboard.to_json_data(), cls=DashboardEncoder))
+    data = normalise(json.loads(json.dumps(dashboard.to_json_data(), cls=DashboardEncoder)))
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -25,10 +25,12 @@ __all__ = [
     "DS_JAEGER",
     "DS_LOKI",
     "DS_PROMETHEUS",
+    "HeatmapPanel",
     "JaegerTarget",
     "LokiTarget",
     "PromTarget",
     "Row",
+    "TablePanel",
     "heatmap",
     "layout",
     "logs",
@@ -44,6 +46,9 @@ DS_JAEGER = {"type": "jaeger", "uid": "${jaeger_datasource}"}
 DS_PROMETHEUS_MULTI = {"type": "prometheus", "uid": "${prometheus_datasource}"}
 
 _RANGE_FN = re.compile(r"\b(rate|irate|increase|delta|idelta|deriv)\(([^\[]*)\[([^\]]+)\]")
+
+_LEGEND_SHOWN = {"options": {"legend": {"showLegend": True}}}
+"""grafanalib leaves out ``showLegend``, which Grafana's schema requires of every legend."""
 
 Row = tuple[str, list[g.Panel]]
 """A dashboard row: its title and its panels, left to right."""
@@ -179,6 +184,7 @@ def timeseries(
         thresholdsStyleMode="dashed" if threshold is not None else "off",
         gridPos=g.GridPos(h=height, w=width, x=0, y=0),
         maxDataPoints=None,
+        extraJson=_LEGEND_SHOWN,
     )
 
 
@@ -207,7 +213,73 @@ def stat(
         thresholds=_thresholds(thresholds),
         gridPos=g.GridPos(h=height, w=width, x=0, y=0),
         maxDataPoints=None,
+        extraJson={
+            "options": {
+                "wideLayout": True,
+                "showPercentChange": False,
+                "percentChangeColorMode": "standard",
+            }
+        },
     )
+
+
+@attr.s
+class HeatmapPanel(g.Panel):
+    """Grafana's current heatmap: everything in ``options`` and ``fieldConfig``.
+
+    grafanalib's ``Heatmap`` writes the pre-9 plugin's panel-level keys (``cards``,
+    ``dataFormat``, ``xAxis``...), which the current model does not have.
+    """
+
+    options: dict[str, Any] = attr.ib(factory=dict)
+    unit: str = attr.ib(default="")
+
+    def to_json_data(self) -> dict[str, Any]:
+        return self.panel_json(
+            {
+                "type": "heatmap",
+                "options": self.options,
+                "fieldConfig": {
+                    "defaults": {
+                        "unit": self.unit,
+                        "custom": {"scaleDistribution": {"type": "linear"}},
+                    },
+                    "overrides": [],
+                },
+            }
+        )
+
+
+@attr.s
+class TablePanel(g.Table):
+    """A table in the current model: grafanalib's ``Table`` also writes the pre-8 table's
+    panel-level ``columns``, ``fontSize``, ``color`` and ``mappings``."""
+
+    def to_json_data(self) -> dict[str, Any]:
+        return self.panel_json(
+            {
+                "type": g.TABLE_TYPE,
+                "fieldConfig": {
+                    "defaults": {
+                        "custom": {
+                            "align": self.align,
+                            "filterable": self.filterable,
+                            "inspect": False,
+                        },
+                        "color": {"mode": self.colorMode},
+                        "mappings": self.mappings,
+                        "unit": self.unit,
+                    },
+                    "overrides": self.overrides,
+                },
+                "options": {
+                    "frameIndex": 0,
+                    "showHeader": self.showHeader,
+                    "cellHeight": "sm",
+                    "sortBy": self.sortBy,
+                },
+            }
+        )
 
 
 def heatmap(
@@ -219,29 +291,36 @@ def heatmap(
     exemplars: bool = True,
     width: int = 12,
     height: int = 8,
-) -> g.Heatmap:
+) -> HeatmapPanel:
     """A heatmap of pre-bucketed histogram data (``sum by (le) (rate(..._bucket))``)."""
     targets = _prom_targets([(bucket_expr, "{{le}}")], exemplars)
     targets = [attr.evolve(t, format="heatmap") for t in targets]
-    return g.Heatmap(
+    return HeatmapPanel(
         title=title,
         description=description,
         dataSource=dict(DS_PROMETHEUS),
         targets=targets,
-        dataFormat="tsbuckets",
-        yAxis=g.YAxis(format=unit),
+        unit=unit,
         options={
             "calculate": False,
             "cellGap": 1,
-            "color": {"exponent": 0.5, "mode": "scheme", "scheme": "Oranges", "steps": 64},
+            "color": {
+                "exponent": 0.5,
+                "fill": "dark-orange",
+                "mode": "scheme",
+                "reverse": False,
+                "scale": "exponential",
+                "scheme": "Oranges",
+                "steps": 64,
+            },
             "exemplars": {"color": "rgba(255,0,255,0.7)"},
             "filterValues": {"le": 1e-9},
             "legend": {"show": True},
             "rowsFrame": {"layout": "auto"},
+            "showValue": "never",
             "tooltip": {"mode": "single", "yHistogram": True},
             "yAxis": {"axisPlacement": "left", "reverse": False, "unit": unit},
         },
-        extraJson={"fieldConfig": {"defaults": {"unit": unit}}},
         gridPos=g.GridPos(h=height, w=width, x=0, y=0),
         maxDataPoints=None,
     )
@@ -262,7 +341,10 @@ def logs(title: str, description: str, expr: str, *, width: int = 24, height: in
         prettifyLogMessage=False,
         sortOrder="Descending",
         dedupStrategy="none",
-        extraJson={"fieldConfig": {"defaults": {"unit": "none"}}},
+        extraJson={
+            "fieldConfig": {"defaults": {"unit": "none"}},
+            "options": {"showLogContextToggle": True},
+        },
         gridPos=g.GridPos(h=height, w=width, x=0, y=0),
         maxDataPoints=None,
     )
@@ -294,6 +376,7 @@ def loki_timeseries(
         tooltipMode="multi",
         gridPos=g.GridPos(h=height, w=width, x=0, y=0),
         maxDataPoints=None,
+        extraJson=_LEGEND_SHOWN,
     )
 
 
@@ -305,9 +388,9 @@ def traces_table(
     *,
     width: int = 24,
     height: int = 10,
-) -> g.Table:
+) -> TablePanel:
     """Recent traces from Jaeger; each trace id opens the trace in Grafana's trace view."""
-    return g.Table(
+    return TablePanel(
         title=title,
         description=description,
         dataSource=dict(DS_JAEGER),
