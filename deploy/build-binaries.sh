@@ -8,11 +8,16 @@
 #             a replace directive, so `go install module@version` refuses it)
 #   composecheck  the compose-spec reference loader (compose-go) wrapped by
 #             deploy/tools/composecheck/, used to validate deploy/docker-compose.yml
+#   victorialogs  VictoriaLogs single-node (Apache-2.0), the log store of the end-to-end tests:
+#             `go install module@version` of app/victoria-logs (its go.mod has no replace
+#             directive, so no wrapper module is needed; go.sum checks come from the module)
 #
 # Loki is not built: its Go module is AGPL-licensed and this project's registry policy says not
-# to use it; the tests check the log path at the collector with a `file` exporter instead.
+# to use it. The end-to-end tests run VictoriaLogs instead, fed by the collector's very
+# `otlp_http/loki` exporter (VictoriaLogs ingests OTLP/HTTP); compose and k8s keep Loki.
 #
-# Usage: bash deploy/build-binaries.sh [otelcol] [jaeger] [composecheck]   (default: all)
+# Usage: bash deploy/build-binaries.sh [otelcol] [jaeger] [composecheck] [victorialogs]
+#        (default: all)
 # Prints one `CHUNKSCOPE_<NAME>_BIN=/abs/path` line per binary on stdout (progress goes to
 # stderr), so `eval "$(bash deploy/build-binaries.sh)"` exports the variables the tests read.
 # Idempotent: a warm cache only checks that the files exist. Concurrent runs serialize on a lock.
@@ -39,6 +44,7 @@ inputs_hash() { cat "$@" | sha256sum | cut -c1-10; }
 OCB_MANIFEST="$ROOT/deploy/collector/builder-config.yaml"
 OCB_VERSION="$(sed -n 's/^  version: *//p' "$OCB_MANIFEST" | head -n1)"
 JAEGER_VERSION="$(sed -n 's#^\s*github.com/jaegertracing/jaeger \(v[^ ]*\).*#\1#p' "$ROOT/deploy/jaeger/go.mod" | head -n1)"
+VICTORIALOGS_VERSION="v1.52.1"
 COMPOSE_GO_VERSION="$(sed -n 's#^require github.com/compose-spec/compose-go/v2 \(v[^ ]*\)#\1#p' "$ROOT/deploy/tools/composecheck/go.mod" | head -n1)"
 
 build_otelcol() {
@@ -81,8 +87,21 @@ build_composecheck() {
   echo "CHUNKSCOPE_COMPOSECHECK_BIN=$out"
 }
 
+build_victorialogs() {
+  local out="$CACHE/victoria-logs-$VICTORIALOGS_VERSION"
+  if [[ ! -x "$out" ]]; then
+    log "building victoria-logs $VICTORIALOGS_VERSION (about a minute on a cold cache)"
+    local gobin="$BUILD_DIR/victoria-logs-$VICTORIALOGS_VERSION"
+    GOBIN="$gobin" go install \
+      -ldflags="-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$VICTORIALOGS_VERSION" \
+      "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$VICTORIALOGS_VERSION"
+    mv "$gobin/victoria-logs" "$out.tmp" && mv "$out.tmp" "$out"
+  fi
+  echo "CHUNKSCOPE_VICTORIALOGS_BIN=$out"
+}
+
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(otelcol jaeger composecheck)
+[[ ${#targets[@]} -gt 0 ]] || targets=(otelcol jaeger composecheck victorialogs)
 
 exec 9>"$CACHE/.lock"
 flock 9
@@ -91,6 +110,7 @@ for target in "${targets[@]}"; do
     otelcol) build_otelcol ;;
     jaeger) build_jaeger ;;
     composecheck) build_composecheck ;;
-    *) log "unknown target: $target (expected otelcol, jaeger or composecheck)"; exit 2 ;;
+    victorialogs) build_victorialogs ;;
+    *) log "unknown target: $target (expected otelcol, jaeger, composecheck or victorialogs)"; exit 2 ;;
   esac
 done

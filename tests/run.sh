@@ -5,10 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null 2>&1; then
-    echo "== installing Prometheus, promtool (Debian)" >&2
+if ! command -v promtool >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1; then
+    echo "== installing Prometheus, promtool, Alertmanager, amtool (Debian)" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null
 fi
 
 echo "== installing chunkscope with its test extras" >&2
@@ -20,7 +20,7 @@ if [ -f dashboards/logql/package-lock.json ]; then
 fi
 
 if [ -f deploy/build-binaries.sh ]; then
-    echo "== building or reusing the collector, Jaeger and tools (Go)" >&2
+    echo "== building or reusing the collector, Jaeger, VictoriaLogs and tools (Go)" >&2
     bash deploy/build-binaries.sh >&2
 fi
 

@@ -31,6 +31,7 @@ def test_rerun_reuses_the_cached_binaries() -> None:
         "CHUNKSCOPE_OTELCOL_BIN",
         "CHUNKSCOPE_JAEGER_BIN",
         "CHUNKSCOPE_COMPOSECHECK_BIN",
+        "CHUNKSCOPE_VICTORIALOGS_BIN",
     }
     mtimes = {k: p.stat().st_mtime_ns for k, p in built.items()}
     second = run()
@@ -45,6 +46,7 @@ def test_binaries_live_outside_the_repo_named_by_version() -> None:
     manifest = yaml.safe_load((REPO / "deploy" / "collector" / "builder-config.yaml").read_text())
     assert f"-{manifest['dist']['version']}-" in built["CHUNKSCOPE_OTELCOL_BIN"].name
     assert "v1.76.0" in built["CHUNKSCOPE_JAEGER_BIN"].name
+    assert built["CHUNKSCOPE_VICTORIALOGS_BIN"].name == "victoria-logs-v1.52.1"
     for path in built.values():
         assert REPO not in path.parents
         assert os.access(path, os.X_OK)

@@ -10,7 +10,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "otel-collector.yaml"
-OVERLAY = REPO / "tests" / "e2e" / "collector-overlay.yaml"
 MANIFEST = REPO / "deploy" / "collector" / "builder-config.yaml"
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
@@ -47,13 +46,10 @@ def test_binary_is_built_from_exactly_the_manifest(otelcol_bin: Path) -> None:
 
 
 def test_manifest_lists_exactly_the_components_the_configs_use(otelcol_bin: Path) -> None:
-    """The manifest holds what otel-collector.yaml uses plus only the overlay's file exporter."""
+    """The manifest holds exactly what otel-collector.yaml uses, nothing more."""
     comps = binary_components(otelcol_bin)
     built = {(kind, e["name"]) for kind in KINDS for e in comps.get(kind) or []}
-    used = config_components(CONFIG)
-    assert built - used == {("exporters", "file")}
-    assert used <= built
-    assert config_components(OVERLAY) - used == {("exporters", "file")}
+    assert built == config_components(CONFIG)
 
 
 def test_every_declared_component_is_in_a_pipeline() -> None:
@@ -102,11 +98,6 @@ def test_every_endpoint_comes_from_the_environment_with_a_compose_default() -> N
 def test_collector_validates_the_repo_config(otelcol_bin: Path) -> None:
     """`otelcol validate` accepts otel-collector.yaml exactly as committed."""
     result = validate(otelcol_bin, CONFIG)
-    assert result.returncode == 0, result.stderr
-
-
-def test_collector_validates_the_e2e_overlay(otelcol_bin: Path) -> None:
-    result = validate(otelcol_bin, CONFIG, OVERLAY, env={"CHUNKSCOPE_E2E_LOGS_FILE": "/dev/null"})
     assert result.returncode == 0, result.stderr
 
 

@@ -1,6 +1,6 @@
-"""Session fixtures for the end-to-end tests: the real stack (Jaeger v2, the chunkscope collector
-running the repo's otel-collector.yaml, Prometheus) as local processes on 127.0.0.1; see
-e2e_stack.py for how each one is started, configured and polled."""
+"""Session fixtures for the end-to-end tests: the real stack (Jaeger v2, VictoriaLogs, the
+chunkscope collector running the repo's otel-collector.yaml, Prometheus) as local processes on
+127.0.0.1; see e2e_stack.py for how each one is started, configured and polled."""
 
 from __future__ import annotations
 
@@ -16,35 +16,37 @@ from e2e_stack import (
     Stack,
     start_collector,
     start_jaeger,
-    start_loki_sink,
     start_prometheus,
+    start_victorialogs,
 )
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Jaeger, the collector and Prometheus, up and ready, shared by the e2e tests."""
+    """Jaeger, VictoriaLogs, the collector and Prometheus, up and ready, shared by the e2e tests."""
     workdir = tmp_path_factory.mktemp("stack")
-    sink, server = start_loki_sink()
     started: list[Process] = []
     try:
         jaeger = start_jaeger(workdir)
         started.append(jaeger.process)
-        collector = start_collector(workdir, jaeger.otlp_grpc, sink.url, "otelcol")
+        logs = start_victorialogs(workdir)
+        started.append(logs.process)
+        collector = start_collector(workdir, jaeger.otlp_grpc, logs.otlp_base, "otelcol")
         started.append(collector.process)
         prometheus = start_prometheus(workdir, collector)
         started.append(prometheus.process)
-        yield Stack(jaeger, collector, prometheus, sink, workdir)
+        yield Stack(jaeger, collector, prometheus, logs, workdir)
     finally:
         for proc in reversed(started):
             proc.stop()
-        server.shutdown()
 
 
 @pytest.fixture
 def spare_collector(stack: Stack, tmp_path: Path) -> Iterator[Collector]:
     """A second collector of the same config for tests that kill it."""
-    collector = start_collector(tmp_path, stack.jaeger.otlp_grpc, stack.loki.url, "otelcol-spare")
+    collector = start_collector(
+        tmp_path, stack.jaeger.otlp_grpc, stack.logs.otlp_base, "otelcol-spare"
+    )
     try:
         yield collector
     finally:

@@ -1,34 +1,32 @@
 """Helpers that run the real stack as local processes for the end-to-end tests.
 
-Session fixtures start Jaeger v2 (in-memory), the chunkscope collector running the repo's
-``otel-collector.yaml`` unchanged (only environment variables, plus the test overlay that adds a
-``file`` exporter for logs), and Debian's Prometheus with a config derived from
-``deploy/prometheus/prometheus.yml`` and the generated rules. Everything listens on free
-127.0.0.1 ports; every wait is a bounded poll; teardown stops the processes; a failing e2e test
-gets the processes' logs attached to its report.
+Session fixtures start Jaeger v2 (in-memory), VictoriaLogs (the log store: Loki's Go module is
+AGPL-licensed and not used here), the chunkscope collector running the repo's
+``otel-collector.yaml`` unchanged (only environment variables: its ``otlp_http/loki`` exporter
+points at VictoriaLogs' OTLP endpoint through ``LOKI_ENDPOINT``), and Debian's Prometheus with a
+config derived from ``deploy/prometheus/prometheus.yml`` and the generated rules. Everything
+listens on free 127.0.0.1 ports; every wait is a bounded poll; teardown stops the processes; a
+failing e2e test gets the processes' logs attached to its report.
 
-Binaries come from ``CHUNKSCOPE_OTELCOL_BIN`` / ``CHUNKSCOPE_JAEGER_BIN`` or, when unset, from
-``deploy/build-binaries.sh`` (seconds with a warm cache). Prometheus is ``prometheus`` on PATH
-(or ``CHUNKSCOPE_PROMETHEUS_BIN``).
+Binaries come from ``CHUNKSCOPE_OTELCOL_BIN`` / ``CHUNKSCOPE_JAEGER_BIN`` /
+``CHUNKSCOPE_VICTORIALOGS_BIN`` or, when unset, from ``deploy/build-binaries.sh`` (seconds with
+a warm cache). Prometheus is ``prometheus`` on PATH (or ``CHUNKSCOPE_PROMETHEUS_BIN``).
 """
 
 from __future__ import annotations
 
-import gzip
-import http.server
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,6 @@ from binaries import deploy_binary
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-OVERLAY = Path(__file__).with_name("collector-overlay.yaml")
 STARTUP_TIMEOUT = 60.0
 
 RUNNING: list[Process] = []
@@ -159,14 +156,29 @@ class Jaeger:
         return data[0] if data else None
 
 
-@dataclass
-class LokiSink:
-    """Records what the collector's ``otlp_http/loki`` exporter sends, so the tests can check it
-    targets Loki's OTLP path. It answers 200 like Loki; it does not stand in for Loki's storage
-    (the logs content is read from the collector's file exporter)."""
+# The collector's otlphttp exporter appends /v1/logs to its endpoint: this base makes it post to
+# VictoriaLogs' /insert/opentelemetry/v1/logs, as Loki's base http://loki:3100/otlp does for Loki.
+VICTORIALOGS_OTLP_BASE = "/insert/opentelemetry"
 
+
+@dataclass
+class VictoriaLogs:
+    """The log store. Records are queried back with LogsQL over its HTTP API."""
+
+    process: Process
     url: str
-    requests: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def otlp_base(self) -> str:
+        return self.url + VICTORIALOGS_OTLP_BASE
+
+    def query(self, logsql: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """Records matching ``logsql`` (one JSON object per line), as VictoriaLogs stored them."""
+        data = urllib.parse.urlencode({"query": logsql, "limit": limit}).encode()
+        req = urllib.request.Request(f"{self.url}/select/logsql/query", data=data)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read().decode()
+        return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
 @dataclass
@@ -177,27 +189,6 @@ class Collector:
     health_url: str
     exporter_target: str
     self_metrics_target: str
-    logs_file: Path
-
-    def log_records(self, service: str | None = None) -> list[dict[str, Any]]:
-        """The OTLP log records the collector wrote (one ExportLogsServiceRequest per line),
-        optionally only those whose resource has ``service.name`` == ``service``."""
-        if not self.logs_file.exists():
-            return []
-        records = []
-        for line in self.logs_file.read_text().splitlines():
-            if not line.strip():
-                continue
-            for rl in json.loads(line).get("resourceLogs", []):
-                attrs = {
-                    a["key"]: a["value"].get("stringValue")
-                    for a in rl.get("resource", {}).get("attributes", [])
-                }
-                if service is not None and attrs.get("service.name") != service:
-                    continue
-                for sl in rl.get("scopeLogs", []):
-                    records.extend(sl.get("logRecords", []))
-        return records
 
 
 @dataclass
@@ -228,50 +219,36 @@ def start_jaeger(workdir: Path) -> Jaeger:
     return Jaeger(proc, f"127.0.0.1:{ports['grpc']}", f"http://127.0.0.1:{ports['query']}")
 
 
-def start_loki_sink() -> tuple[LokiSink, http.server.ThreadingHTTPServer]:
-    sink = LokiSink(url="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if self.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            sink.requests.append((self.path, body))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    sink.url = f"http://127.0.0.1:{server.server_address[1]}/otlp"
-    return sink, server
+def start_victorialogs(workdir: Path) -> VictoriaLogs:
+    port = free_port()
+    args = [
+        str(deploy_binary("victorialogs")),
+        f"-httpListenAddr=127.0.0.1:{port}",
+        f"-storageDataPath={workdir / 'victoria-logs-data'}",
+        "-retentionPeriod=1d",
+        "-loggerLevel=WARN",
+    ]
+    proc = Process("victoria-logs", args, {}, workdir / "victoria-logs.log").start()
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_ready(f"{url}/health")
+    return VictoriaLogs(proc, url)
 
 
-def start_collector(workdir: Path, jaeger_otlp: str, loki_url: str, name: str) -> Collector:
-    """The repo's otel-collector.yaml, unchanged, plus the logs-to-file overlay."""
+def start_collector(workdir: Path, jaeger_otlp: str, logs_base: str, name: str) -> Collector:
+    """The repo's otel-collector.yaml, unchanged: only its environment variables are set."""
     ports = {n: free_port() for n in ("grpc", "http", "health", "exporter", "self")}
-    logs_file = workdir / f"{name}-logs.jsonl"
     env = {
         "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{ports['grpc']}",
         "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{ports['http']}",
         "HEALTH_CHECK_ENDPOINT": f"127.0.0.1:{ports['health']}",
         "JAEGER_ENDPOINT": jaeger_otlp,
-        "LOKI_ENDPOINT": loki_url,
+        "LOKI_ENDPOINT": logs_base,
         "PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{ports['exporter']}",
         "OTELCOL_METRICS_HOST": "127.0.0.1",
         "OTELCOL_METRICS_PORT": str(ports["self"]),
         "DEPLOYMENT_ENVIRONMENT": "e2e",
-        "CHUNKSCOPE_E2E_LOGS_FILE": str(logs_file),
     }
-    args = [
-        str(deploy_binary("otelcol")),
-        f"--config={REPO / 'otel-collector.yaml'}",
-        f"--config={OVERLAY}",
-    ]
+    args = [str(deploy_binary("otelcol")), f"--config={REPO / 'otel-collector.yaml'}"]
     proc = Process(name, args, env, workdir / f"{name}.log").start()
     health = f"http://127.0.0.1:{ports['health']}/"
     proc.wait_ready(health)
@@ -282,7 +259,6 @@ def start_collector(workdir: Path, jaeger_otlp: str, loki_url: str, name: str) -
         health_url=health,
         exporter_target=f"127.0.0.1:{ports['exporter']}",
         self_metrics_target=f"127.0.0.1:{ports['self']}",
-        logs_file=logs_file,
     )
 
 
@@ -338,5 +314,5 @@ class Stack:
     jaeger: Jaeger
     collector: Collector
     prometheus: Prometheus
-    loki: LokiSink
+    logs: VictoriaLogs
     workdir: Path

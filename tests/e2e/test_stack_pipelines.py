@@ -1,5 +1,6 @@
 """Each signal travels the real collector to its backend, independent of the instrumentation:
-OTLP/HTTP JSON in, Jaeger / Prometheus / the Loki exporter and log file out."""
+OTLP/HTTP JSON in; Jaeger, Prometheus and the log store (VictoriaLogs, fed by the collector's
+Loki exporter) out."""
 
 from __future__ import annotations
 
@@ -138,12 +139,11 @@ def test_collector_self_telemetry_is_scraped(stack: Stack) -> None:
     )
 
 
-def test_log_reaches_the_loki_exporter_and_the_file(stack: Stack) -> None:
-    """A log record is shipped to Loki's OTLP path (/otlp/v1/logs) and written by the overlay's
-    file exporter with its trace id intact."""
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-
-    trace_id = secrets.token_hex(16)
+def test_log_is_stored_and_queried_back_by_trace_id(stack: Stack) -> None:
+    """A log record sent to the collector leaves through its otlp_http/loki exporter, is stored
+    by VictoriaLogs, and comes back from a LogsQL query by trace_id with its body, severity,
+    span id and resource (command line dropped by the collector)."""
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
     post_otlp(
         stack,
         "logs",
@@ -159,7 +159,7 @@ def test_log_reaches_the_loki_exporter_and_the_file(stack: Stack) -> None:
                                     "severityText": "INFO",
                                     "body": {"stringValue": "probe log"},
                                     "traceId": trace_id,
-                                    "spanId": secrets.token_hex(8),
+                                    "spanId": span_id,
                                 }
                             ]
                         }
@@ -168,27 +168,15 @@ def test_log_reaches_the_loki_exporter_and_the_file(stack: Stack) -> None:
             ]
         },
     )
-    wait_until(
-        lambda: any(r.get("traceId") == trace_id for r in stack.collector.log_records()),
-        30,
-        "the probe log in the collector's file exporter",
+    [record] = wait_until(
+        lambda: stack.logs.query(f'trace_id:="{trace_id}"'), 30, "the probe log in VictoriaLogs"
     )
-
-    def shipped() -> bool:
-        for path, body in list(stack.loki.requests):
-            request = ExportLogsServiceRequest.FromString(body)
-            ids = {
-                r.trace_id.hex()
-                for rl in request.resource_logs
-                for sl in rl.scope_logs
-                for r in sl.log_records
-            }
-            if trace_id in ids:
-                assert path == "/otlp/v1/logs"
-                return True
-        return False
-
-    wait_until(shipped, 30, "the probe log at the Loki OTLP endpoint")
+    assert record["_msg"] == "probe log"
+    assert (record["span_id"], record["severity_text"]) == (span_id, "INFO")
+    assert record["service.name"] == "stack-probe"
+    assert record["deployment.environment.name"] == "e2e"
+    assert "process.command_line" not in record
+    assert "hunter2" not in json.dumps(record)
 
 
 def test_collector_process_runs_the_committed_config(stack: Stack) -> None:
