@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT", "Config", "ConfigError", "load_config"]
+__all__ = ["CHANNELS", "DEFAULT", "Config", "ConfigError", "load_config"]
 
 
 class ConfigError(ValueError):
@@ -102,9 +103,31 @@ class Config:
     # Rule group evaluation interval (Grafana-managed alerting and Prometheus rule groups).
     evaluation_interval: str = "1m"
 
+    # --- Alert delivery (Alertmanager and Grafana contact points) ---
+    # The default receiver: any HTTP endpoint that takes Alertmanager's webhook JSON. Every
+    # alert goes here, resolved ones too.
+    alert_webhook_url: str = "http://alert-webhook:9095/alerts"
+    # Channels besides the webhook, comma-separated, from: slack, email, pagerduty. Their
+    # secrets are never in a file here: Alertmanager and Grafana read them from files under
+    # `alert_secrets_dir` (compose fills them from environment variables, k8s from a Secret):
+    # slack_api_url, email_password, pagerduty_routing_key.
+    alert_channels: str = ""
+    alert_secrets_dir: str = "/etc/alertmanager/secrets"
+    alert_slack_channel: str = "#chunkscope-alerts"
+    alert_email_to: str = "oncall@example.com"
+    alert_email_from: str = "alertmanager@example.com"
+    alert_email_smarthost: str = "smtp.example.com:587"
+    alert_email_username: str = "alertmanager"
+    # Alertmanager's notification pacing: wait before the first notification of a group, between
+    # updates of a group, and before repeating an unchanged one.
+    alert_group_wait: str = "30s"
+    alert_group_interval: str = "5m"
+    alert_repeat_interval: str = "4h"
+
     # --- Links ---
-    # Where docs/runbook.md is browsable; set it to your repository's URL of that file.
-    runbook_base_url: str = "docs/runbook.md"
+    # Absolute URL where docs/runbook.md is browsable, so a runbook link opens from
+    # Alertmanager, Slack or Grafana; point it at your copy of the repository.
+    runbook_base_url: str = "https://github.com/chunkscope/chunkscope/blob/main/docs/runbook.md"
     dashboard_uid_prefix: str = "chunkscope"
 
     @property
@@ -116,8 +139,28 @@ class Config:
         """Anchor in docs/runbook.md for an alert: the lower-cased alert name."""
         return f"{self.runbook_base_url}#{alert.lower()}"
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The extra alert channels, validated, in a fixed order."""
+        names = {c.strip() for c in self.alert_channels.split(",") if c.strip()}
+        unknown = names - set(CHANNELS)
+        if unknown:
+            raise ConfigError(f"alert_channels: unknown {', '.join(sorted(unknown))}")
+        return tuple(c for c in CHANNELS if c in names)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def __post_init__(self) -> None:
+        if not re.match(r"https?://", self.runbook_base_url):
+            raise ConfigError(
+                f"runbook_base_url: must be an absolute http(s) URL, got {self.runbook_base_url!r}"
+            )
+        self.channels  # noqa: B018 (validates alert_channels)
+
+
+CHANNELS = ("slack", "email", "pagerduty")
+"""Alert channels besides the default webhook, in the order receivers list them."""
 
 
 DEFAULT = Config()

@@ -1,4 +1,5 @@
-"""Write every generated artefact: dashboards, Prometheus rules, Grafana alert provisioning.
+"""Write every generated artefact: dashboards, Prometheus rules, Alertmanager's config, Grafana
+alert and notification provisioning.
 
 Output is deterministic (sorted keys, stable uids and panel ids, fixed indentation), so
 regenerating with the same config is byte-identical and a stale committed copy shows up as a
@@ -20,15 +21,24 @@ import yaml
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from . import alerting, languages, logs_traces, overview, pipeline, resources, rules
+from . import alerting, alertmanager, languages, logs_traces, overview, pipeline, resources, rules
 from .config import Config, load_config
 from .normalise import normalise
 
-__all__ = ["ALERTING_DIR", "DASHBOARDS", "DASHBOARD_DIR", "RULES_DIR", "generate", "render"]
+__all__ = [
+    "ALERTING_DIR",
+    "ALERTMANAGER_DIR",
+    "DASHBOARDS",
+    "DASHBOARD_DIR",
+    "RULES_DIR",
+    "generate",
+    "render",
+]
 
 DASHBOARD_DIR = Path("deploy/grafana/dashboards")
 RULES_DIR = Path("deploy/prometheus/rules")
 ALERTING_DIR = Path("deploy/grafana/provisioning/alerting")
+ALERTMANAGER_DIR = Path("deploy/alertmanager")
 
 DASHBOARDS: dict[str, Callable[[Config], g.Dashboard]] = {
     "chunkscope-overview.json": overview.build,
@@ -84,6 +94,10 @@ def render(cfg: Config) -> dict[Path, str]:
     for name, content in rules.rule_files(cfg).items():
         out[RULES_DIR / name] = to_yaml(content)
     out[ALERTING_DIR / "chunkscope-alerts.yaml"] = to_yaml(alerting.provisioning(cfg))
+    out[ALERTING_DIR / "chunkscope-notifications.yaml"] = to_yaml(
+        alertmanager.grafana_notifications(cfg)
+    )
+    out[ALERTMANAGER_DIR / "alertmanager.yml"] = to_yaml(alertmanager.alertmanager_config(cfg))
     return out
 
 

@@ -25,7 +25,10 @@ LOGQL_DIR = REPO / "dashboards" / "logql"
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} not found on PATH: apt-get install prometheus nodejs npm")
+        pytest.fail(
+            f"{name} not found on PATH: "
+            "apt-get install prometheus prometheus-alertmanager nodejs npm"
+        )
     return path
 
 
@@ -42,6 +45,11 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def prometheus_bin() -> str:
     return _tool("prometheus")
+
+
+@pytest.fixture(scope="session")
+def amtool() -> str:
+    return _tool("amtool")
 
 
 @pytest.fixture(scope="session")

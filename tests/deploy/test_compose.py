@@ -36,8 +36,15 @@ def project(composecheck_bin: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return json.loads(result.stdout)
 
 
-def test_stack_has_the_five_services(project: dict) -> None:
-    assert set(project["services"]) == {"otel-collector", "jaeger", "prometheus", "loki", "grafana"}
+def test_stack_has_the_six_services(project: dict) -> None:
+    assert set(project["services"]) == {
+        "otel-collector",
+        "jaeger",
+        "prometheus",
+        "alertmanager",
+        "loki",
+        "grafana",
+    }
 
 
 def test_every_image_is_pinned_to_a_release(project: dict) -> None:
@@ -58,7 +65,7 @@ def test_ports_are_published_on_loopback_only(project: dict) -> None:
     assert ports
     assert {p["host_ip"] for p in ports} == {"127.0.0.1"}
     published = {int(p["published"]) for p in ports}
-    assert {3000, 16686, 9090, 3100, 4317, 4318, 13133} <= published
+    assert {3000, 16686, 9090, 9093, 3100, 4317, 4318, 13133} <= published
 
 
 def test_healthchecks_where_the_image_can_run_one(project: dict) -> None:
@@ -70,8 +77,13 @@ def test_healthchecks_where_the_image_can_run_one(project: dict) -> None:
 
 
 def test_state_lives_in_named_volumes(project: dict) -> None:
-    assert set(project["volumes"]) == {"prometheus-data", "loki-data", "grafana-data"}
-    for name in ("prometheus", "loki", "grafana"):
+    assert set(project["volumes"]) == {
+        "prometheus-data",
+        "alertmanager-data",
+        "loki-data",
+        "grafana-data",
+    }
+    for name in ("prometheus", "alertmanager", "loki", "grafana"):
         kinds = {v["type"] for v in project["services"][name]["volumes"]}
         assert "volume" in kinds, name
 
@@ -111,3 +123,22 @@ def test_loader_rejects_an_invalid_file(composecheck_bin: Path, tmp_path: Path) 
     )
     assert result.returncode != 0
     assert "restrt" in result.stderr or "ports" in result.stderr
+
+
+def test_alertmanager_runs_the_generated_config_and_reads_no_secret_from_the_repo(
+    project: dict,
+) -> None:
+    """Alertmanager mounts the generated config; channel secrets come from a git-ignored folder
+    of files, and Prometheus waits for Alertmanager to be ready."""
+    am = project["services"]["alertmanager"]
+    binds = {v["target"]: v["source"] for v in am["volumes"] if v["type"] == "bind"}
+    assert binds["/etc/alertmanager/alertmanager.yml"] == str(
+        DEPLOY / "alertmanager" / "alertmanager.yml"
+    )
+    secrets = Path(binds["/etc/alertmanager/secrets"])
+    assert (secrets / ".gitignore").read_text().splitlines()[-2:] == ["*", "!.gitignore"]
+    tracked = subprocess.run(
+        ["git", "ls-files", str(secrets)], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout.split()
+    assert [Path(t).name for t in tracked] == [".gitignore"]
+    assert "alertmanager" in project["services"]["prometheus"]["depends_on"]

@@ -56,6 +56,7 @@ def test_every_generated_dashboard_rule_and_alert_file_is_shipped() -> None:
         *(REPO / "deploy" / "prometheus" / "rules").glob("*.yml"),
         *(REPO / "deploy" / "grafana" / "dashboards").glob("*.json"),
         *(REPO / "deploy" / "grafana" / "provisioning" / "alerting").glob("*.yaml"),
+        REPO / "deploy" / "alertmanager" / "alertmanager.yml",
     ]
     assert generated
     missing = [str(p.relative_to(REPO)) for p in generated if p.resolve() not in sources]
@@ -71,7 +72,9 @@ def test_collector_config_map_is_the_repo_file(built: list[dict[str, Any]]) -> N
 
 def test_stack_workloads_and_images_match_compose(built: list[dict[str, Any]]) -> None:
     deployments = by_kind(built, "Deployment")
-    assert set(deployments) == {"otel-collector", "jaeger", "prometheus", "loki", "grafana"}
+    assert {"otel-collector", "jaeger", "prometheus", "alertmanager", "loki", "grafana"} <= set(
+        deployments
+    )
     images = {
         c["image"]
         for d in deployments.values()
@@ -89,6 +92,10 @@ def test_volumes_reference_generated_config_maps(built: list[dict[str, Any]]) ->
         for volume in dep["spec"]["template"]["spec"].get("volumes", []):
             if "configMap" in volume:
                 assert volume["configMap"]["name"] in maps, (name, volume)
+            elif "secret" in volume:
+                assert volume["secret"]["optional"] is True, (name, volume)
+            elif "emptyDir" in volume:
+                continue
             else:
                 assert volume["persistentVolumeClaim"]["claimName"] in claims, (name, volume)
 

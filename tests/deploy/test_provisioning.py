@@ -43,6 +43,8 @@ def test_prometheus_scrapes_the_collector_exporter_and_self_telemetry() -> None:
     assert jobs["otel-collector-exporter"]["honor_labels"] is True
     assert jobs["otel-collector"]["static_configs"][0]["targets"] == ["otel-collector:8888"]
     assert config["rule_files"] == ["rules/*.yml"]
+    [am] = config["alerting"]["alertmanagers"]
+    assert am["static_configs"] == [{"targets": ["alertmanager:9093"]}]
 
 
 def test_datasources_link_metrics_logs_and_traces() -> None:
