@@ -15,26 +15,33 @@ a warm cache). Prometheus is ``prometheus`` on PATH (or ``CHUNKSCOPE_PROMETHEUS_
 
 from __future__ import annotations
 
+import dataclasses
+import http.server
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from binaries import deploy_binary
+from chunkscope_dashboards.alertmanager import alertmanager_config
+from chunkscope_dashboards.config import Config, load_config
+from chunkscope_dashboards.generate import to_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
+ALERTING_OVERLAY = Path(__file__).with_name("alerting-overlay.yaml")
 STARTUP_TIMEOUT = 60.0
 
 RUNNING: list[Process] = []
@@ -262,9 +269,11 @@ def start_collector(workdir: Path, jaeger_otlp: str, logs_base: str, name: str) 
     )
 
 
-def prometheus_config(collector: Collector, rules_dir: Path) -> dict[str, Any]:
+def prometheus_config(
+    collector: Collector, rules_dir: Path, alertmanager: str | None = None
+) -> dict[str, Any]:
     """deploy/prometheus/prometheus.yml with the test's targets, a 1s cadence and absolute rule
-    paths; jobs, labels and relabelling stay as committed."""
+    paths; jobs, labels, relabelling and the alerting block stay as committed."""
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
@@ -278,26 +287,33 @@ def prometheus_config(collector: Collector, rules_dir: Path) -> dict[str, Any]:
     for job in config["scrape_configs"]:
         for static in job["static_configs"]:
             static["targets"] = [targets[t] for t in static["targets"]]
+    for am in config["alerting"]["alertmanagers"]:
+        for static in am["static_configs"]:
+            static["targets"] = [alertmanager] if alertmanager else []
     return config
 
 
-def start_prometheus(workdir: Path, collector: Collector) -> Prometheus:
+def start_prometheus(
+    workdir: Path,
+    collector: Collector,
+    alertmanager: str | None = None,
+    rules_dir: Path = DEPLOY / "prometheus" / "rules",
+    name: str = "prometheus",
+) -> Prometheus:
     binary = os.environ.get("CHUNKSCOPE_PROMETHEUS_BIN") or shutil.which("prometheus")
     assert binary, "Prometheus not found: apt-get install -y prometheus"
     port = free_port()
-    config_path = workdir / "prometheus.yml"
-    config_path.write_text(
-        yaml.safe_dump(prometheus_config(collector, DEPLOY / "prometheus" / "rules"))
-    )
+    config_path = workdir / f"{name}.yml"
+    config_path.write_text(yaml.safe_dump(prometheus_config(collector, rules_dir, alertmanager)))
     args = [
         binary,
         f"--config.file={config_path}",
-        f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+        f"--storage.tsdb.path={workdir / f'{name}-data'}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--enable-feature=exemplar-storage",
         "--web.enable-lifecycle",
     ]
-    proc = Process("prometheus", args, {}, workdir / "prometheus.log").start()
+    proc = Process(name, args, {}, workdir / f"{name}.log").start()
     url = f"http://127.0.0.1:{port}"
     proc.wait_ready(f"{url}/-/ready")
 
@@ -310,9 +326,96 @@ def start_prometheus(workdir: Path, collector: Collector) -> Prometheus:
 
 
 @dataclass
+class Delivery:
+    """One webhook notification as Alertmanager posted it."""
+
+    received: float
+    payload: dict[str, Any]
+
+
+@dataclass
+class WebhookSink:
+    """The alert channel of the tests: a loopback HTTP server recording every POST body."""
+
+    url: str
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def alerts(self, **labels: str) -> list[tuple[float, str, dict[str, Any]]]:
+        """(time received, status, alert) for every delivered alert carrying ``labels``."""
+        return [
+            (d.received, alert["status"], alert)
+            for d in list(self.deliveries)
+            for alert in d.payload.get("alerts", [])
+            if all(alert["labels"].get(k) == v for k, v in labels.items())
+        ]
+
+
+def start_webhook_sink() -> tuple[WebhookSink, http.server.ThreadingHTTPServer]:
+    sink = WebhookSink(url="")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            sink.deliveries.append(Delivery(time.time(), json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sink.url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    return sink, server
+
+
+@dataclass
+class Alertmanager:
+    process: Process
+    url: str
+
+    @property
+    def target(self) -> str:
+        return self.url.removeprefix("http://")
+
+
+def e2e_alerting_config(webhook_url: str) -> Config:
+    """The dashboards' config with the test overlay (fast rules and notifications) applied and
+    the webhook pointed at the tests' sink."""
+    return dataclasses.replace(load_config(ALERTING_OVERLAY), alert_webhook_url=webhook_url)
+
+
+def start_alertmanager(workdir: Path, cfg: Config) -> Alertmanager:
+    """Debian's Alertmanager running the config generated from ``cfg``; clustering off."""
+    binary = (
+        os.environ.get("CHUNKSCOPE_ALERTMANAGER_BIN")
+        or shutil.which("prometheus-alertmanager")
+        or shutil.which("alertmanager")
+    )
+    assert binary, "Alertmanager not found: apt-get install -y prometheus-alertmanager"
+    port = free_port()
+    config_path = workdir / "alertmanager.yml"
+    config_path.write_text(to_yaml(alertmanager_config(cfg)))
+    args = [
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.path={workdir / 'alertmanager-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    proc = Process("alertmanager", args, {}, workdir / "alertmanager.log").start()
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_ready(f"{url}/-/ready")
+    return Alertmanager(proc, url)
+
+
+@dataclass
 class Stack:
     jaeger: Jaeger
     collector: Collector
     prometheus: Prometheus
     logs: VictoriaLogs
+    alertmanager: Alertmanager
+    webhook: WebhookSink
     workdir: Path
