@@ -60,6 +60,7 @@ class Endpoints:
     prometheus: str = "http://localhost:9090"
     jaeger: str = "http://localhost:16686"
     loki: str = "http://localhost:3100"
+    alertmanager: str = "http://localhost:9093"
     grafana: str = "http://localhost:3000"
     grafana_user: str = "admin"
     grafana_password: str | None = field(default=None, repr=False)
@@ -72,6 +73,7 @@ class Endpoints:
         "prometheus": "CHUNKSCOPE_PROMETHEUS_URL",
         "jaeger": "CHUNKSCOPE_JAEGER_URL",
         "loki": "CHUNKSCOPE_LOKI_URL",
+        "alertmanager": "CHUNKSCOPE_ALERTMANAGER_URL",
         "grafana": "CHUNKSCOPE_GRAFANA_URL",
         "grafana_user": "GRAFANA_ADMIN_USER",
         "grafana_password": "GRAFANA_ADMIN_PASSWORD",
@@ -271,6 +273,12 @@ def build_checks(ep: Endpoints) -> list[Check]:
             ep.loki.rstrip("/") + "/ready",
             probe_http_ok,
             f"start Loki: {_UP} loki (it can take ~15 s to report ready)",
+        ),
+        Check(
+            "Alertmanager ready",
+            ep.alertmanager.rstrip("/") + "/-/ready",
+            probe_http_ok,
+            f"start Alertmanager: {_UP} alertmanager",
         ),
         Check("Grafana health", ep.grafana, probe_grafana_health, f"start Grafana: {_UP} grafana"),
         Check(

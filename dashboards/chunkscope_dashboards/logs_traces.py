@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from chunkscope.probe import PROBE_SERVICE
+
 from . import panels as p
 from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars, query_var
 from .config import Config
@@ -22,7 +24,9 @@ LEVELS = ("error", "warning", "info", "debug")
 
 def log_queries(cfg: Config) -> dict[str, str]:
     """The LogQL of this dashboard by purpose; tests parse each with Grafana's LogQL grammar."""
-    stream = f'{{{cfg.log_service_label}=~"$service"}}'
+    # The service variable lists every stream; the doctor's probe is never one to show.
+    label = cfg.log_service_label
+    stream = f'{{{label}=~"$service", {label}!="{PROBE_SERVICE}"}}'
     lines = f'{stream} | severity_text=~"(?i)$level" |~ "(?i)$search"'
     return {
         "lines": lines,

@@ -58,6 +58,7 @@ def endpoints_at(port: int) -> dict[str, str]:
         "prometheus": base,
         "jaeger": base,
         "loki": base,
+        "alertmanager": base,
         "grafana": base,
     }
 
@@ -108,7 +109,7 @@ class TestChecksAgainstClosedPorts:
     def test_every_check_fails_with_unreachable(self) -> None:
         port = closed_port()
         results = run_checks(build_checks(Endpoints(**endpoints_at(port))), timeout=2)
-        assert len(results) == 10
+        assert len(results) == 11
         assert not any(r.ok for r in results)
         grafana_dashboards = results[-1]
         assert "GRAFANA_ADMIN_PASSWORD" in grafana_dashboards.detail
@@ -147,13 +148,14 @@ class TestDoctorCommand:
             "--prometheus-url": f"http://127.0.0.1:{port}",
             "--jaeger-url": f"http://127.0.0.1:{port}",
             "--loki-url": f"http://127.0.0.1:{port}",
+            "--alertmanager-url": f"http://127.0.0.1:{port}",
             "--grafana-url": f"http://127.0.0.1:{port}",
         }
         args = [a for pair in flags.items() for a in pair]
         result = doctor(*args, "--timeout", "2")
         assert result.returncode == 1
         fixes = [line for line in result.stdout.splitlines() if line.startswith("fix: ")]
-        assert len(fixes) == 10
+        assert len(fixes) == 11
         assert "fix: Prometheus ready: start Prometheus: docker compose" in result.stdout
         assert "FAIL" in result.stdout and "unreachable" in result.stdout
 
@@ -167,7 +169,7 @@ class TestDoctorCommand:
             "--otlp-http",
             f"http://127.0.0.1:{port}",
             "--skip",
-            "prometheus,jaeger,loki,grafana",
+            "prometheus,jaeger,loki,alertmanager,grafana",
             "--timeout",
             "1",
         )

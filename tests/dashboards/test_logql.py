@@ -46,8 +46,10 @@ def test_broken_logql_is_rejected(logql_parser: Path) -> None:
 
 
 def test_logs_query_filters_by_service_and_level() -> None:
-    """The logs panel selects the service stream and filters on severity."""
+    """The logs panel selects the service stream, never the doctor's probe, and filters on
+    severity."""
     exprs = dict(all_logql(DEFAULT))
     lines = next(e for w, e in exprs.items() if "panel 'Logs'" in w)
-    assert lines.startswith('{service_name=~"$service"}')
+    assert lines.startswith('{service_name=~"$service", service_name!="doctor-probe"}')
+    assert all('service_name!="doctor-probe"' in e for e in exprs.values())
     assert 'severity_text=~"(?i)$level"' in lines
