@@ -4,6 +4,7 @@ timeout, and the output says how to fix each one."""
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import subprocess
 import sys
@@ -180,6 +181,19 @@ class TestDoctorCommand:
             if line.startswith("fix: ")
         ]
         assert fixes == ["collector health", "OTLP gRPC", "OTLP HTTP"]
+
+    def test_json_format_lists_every_check(self) -> None:
+        """--format json: one object per check, for scripts; exit status as for the table."""
+        port = closed_port()
+        flags = [f"--{n}" for n in ("otlp-http", "prometheus-url", "jaeger-url")]
+        args = [a for f in flags for a in (f, f"http://127.0.0.1:{port}")]
+        args += ["--otlp-grpc", f"127.0.0.1:{port}"]
+        result = doctor(*args, "--skip", "collector,loki,alertmanager,grafana", "--format", "json")
+        assert result.returncode == 1
+        checks = json.loads(result.stdout)
+        assert [c["check"] for c in checks][:1] == ["OTLP gRPC"]
+        assert not any(c["ok"] for c in checks)
+        assert all("unreachable" in c["detail"] for c in checks)
 
     def test_unknown_component_is_a_usage_error(self) -> None:
         result = doctor("--skip", "tempo")
