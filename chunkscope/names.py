@@ -91,6 +91,18 @@ PARSE_OK = "ok"
 PARSE_SYNTAX_ERROR = "syntax_error"
 PARSE_ERROR = "error"
 
+# -- chunkscope doctor --probe ---------------------------------------------------------------
+# The synthetic signals the probe sends. Its service is deliberately not matched by the
+# dashboards' and rules' job selector (``.*chunkscope.*``), and it sets no service.namespace
+# (Prometheus would make the job ``chunkscope/doctor-probe``).
+PROBE_SERVICE = "doctor-probe"
+PROBE_SPAN = "chunkscope.doctor.probe"
+PROBE_METRIC = "chunkscope.doctor.probe"
+"""A gauge (no unit, so no suffix): Prometheus sees ``chunkscope_doctor_probe``. Not in
+:data:`METRICS`: no chunkscope process creates it, only the probe's OTLP request carries it."""
+PROBE_ID = "chunkscope.probe.id"
+"""The attribute that makes one probe's span, point and log record findable."""
+
 # -- metrics: name -> (kind, unit, description) ---------------------------------------------
 MetricKind = Literal["histogram", "counter", "updowncounter", "gauge"]
 

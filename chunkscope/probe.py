@@ -36,23 +36,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chunkscope import names as N
 from chunkscope.doctor import CheckFailed, Endpoints, _expect_200, _json, _request
 
-__all__ = [
-    "LOGS_APIS",
-    "PROBE_ATTRIBUTE",
-    "PROBE_METRIC",
-    "PROBE_SERVICE",
-    "Hop",
-    "ProbeReport",
-    "run_probe",
-]
+__all__ = ["LOGS_APIS", "Hop", "ProbeReport", "logql", "run_probe"]
 
-PROBE_SERVICE = "doctor-probe"
-PROBE_METRIC = "chunkscope.doctor.probe"
-PROBE_ATTRIBUTE = "chunkscope.probe.id"
-PROM_METRIC = "chunkscope_doctor_probe"
-PROM_LABEL = "chunkscope_probe_id"
+PROM_METRIC = N.PROBE_METRIC.replace(".", "_")
+PROM_LABEL = N.prometheus_label(N.PROBE_ID)
 LOGS_APIS = ("loki", "victorialogs")
 DEFAULT_DEADLINE = 60.0
 POLL_INTERVAL = 0.25
@@ -101,17 +91,17 @@ def _attr(key: str, value: str) -> dict[str, Any]:
 def _resource() -> dict[str, Any]:
     # No service.namespace: Prometheus would make the job "<namespace>/<name>", and
     # "chunkscope/doctor-probe" would match the dashboards' job selector.
-    return {"attributes": [_attr("service.name", PROBE_SERVICE)]}
+    return {"attributes": [_attr("service.name", N.PROBE_SERVICE)]}
 
 
 def otlp_payloads(probe_id: str, trace_id: str, span_id: str, now_ns: int) -> dict[str, Any]:
     """The three OTLP/JSON export requests, by signal (``traces``, ``metrics``, ``logs``)."""
     scope = {"name": "chunkscope.doctor"}
-    tag = [_attr(PROBE_ATTRIBUTE, probe_id)]
+    tag = [_attr(N.PROBE_ID, probe_id)]
     span = {
         "traceId": trace_id,
         "spanId": span_id,
-        "name": "chunkscope.doctor.probe",
+        "name": N.PROBE_SPAN,
         "kind": 1,
         "startTimeUnixNano": str(now_ns - 1_000_000),
         "endTimeUnixNano": str(now_ns),
@@ -140,7 +130,7 @@ def otlp_payloads(probe_id: str, trace_id: str, span_id: str, now_ns: int) -> di
                     "scopeMetrics": [
                         {
                             "scope": scope,
-                            "metrics": [{"name": PROBE_METRIC, "gauge": {"dataPoints": [point]}}],
+                            "metrics": [{"name": N.PROBE_METRIC, "gauge": {"dataPoints": [point]}}],
                         }
                     ],
                 }
@@ -194,7 +184,7 @@ def _prometheus_finds(base: str, probe_id: str) -> Callable[[float], str | None]
 
 def logql(probe_id: str) -> str:
     """The LogQL the Loki hop runs: the probe's stream, filtered to its own line."""
-    return f'{{service_name="{PROBE_SERVICE}"}} |= "{probe_id}"'
+    return f'{{service_name="{N.PROBE_SERVICE}"}} |= "{probe_id}"'
 
 
 def _loki_finds(base: str, probe_id: str, since_ns: int) -> Callable[[float], str | None]:
@@ -215,7 +205,7 @@ def _loki_finds(base: str, probe_id: str, since_ns: int) -> Callable[[float], st
 
 
 def _victorialogs_finds(base: str, probe_id: str) -> Callable[[float], str | None]:
-    query = f'service.name:="{PROBE_SERVICE}" AND "{probe_id}"'
+    query = f'service.name:="{N.PROBE_SERVICE}" AND "{probe_id}"'
 
     def look(timeout: float) -> str | None:
         url = f"{base.rstrip('/')}/select/logsql/query"

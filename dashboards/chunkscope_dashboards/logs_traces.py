@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
-from chunkscope.probe import PROBE_SERVICE
+from chunkscope.names import PROBE_SERVICE
 
 from . import panels as p
 from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars, query_var

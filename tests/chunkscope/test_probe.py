@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from chunkscope.doctor import Endpoints
-from chunkscope.probe import PROBE_ATTRIBUTE, PROBE_SERVICE, logql, run_probe
+from chunkscope.names import PROBE_ID, PROBE_SERVICE
+from chunkscope.probe import logql, run_probe
 
 _LOGQL = re.compile(r'^\{service_name="(?P<service>[^"]+)"\} \|= "(?P<needle>[^"]+)"$')
 
@@ -65,8 +66,7 @@ class StubStack:
                 for sm in res["scopeMetrics"]
                 for metric in sm["metrics"]
                 for point in metric["gauge"]["dataPoints"]
-                if {"key": PROBE_ATTRIBUTE, "value": {"stringValue": m.group(1)}}
-                in point["attributes"]
+                if {"key": PROBE_ID, "value": {"stringValue": m.group(1)}} in point["attributes"]
             ]
             return 200, {"status": "success", "data": {"resultType": "vector", "result": hits}}
         if path == "/loki/api/v1/query_range":

@@ -11,7 +11,7 @@ import pytest
 from chunkscope_dashboards.queries import all_promql, runnable
 from e2e_stack import Stack
 
-from chunkscope.probe import PROBE_SERVICE
+from chunkscope.names import PROBE_SERVICE
 
 pytestmark = pytest.mark.e2e
 
