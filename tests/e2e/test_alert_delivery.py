@@ -24,6 +24,7 @@ from e2e_stack import (
     Prometheus,
     Stack,
     e2e_alerting_config,
+    get_json,
     start_prometheus,
     wait_until,
 )
@@ -144,6 +145,7 @@ def test_error_ratio_alert_is_delivered_and_resolved(
         f"{ALERT} firing at the webhook",
     )
     received, _, alert = fired[0]
+    assert alert["labels"] == labels
     assert alert["annotations"]["runbook_url"].startswith(("https://", "http://"))
     assert alert["annotations"]["runbook_url"].endswith("#chunkscopehigherrorratio")
     assert alert["annotations"]["summary"]
@@ -153,6 +155,13 @@ def test_error_ratio_alert_is_delivered_and_resolved(
     print(f"\nalert delivery: {delay:.2f} s from the first errored file to the webhook")
 
     warning = {**labels, "severity": "warning"}
+
+    def inhibited() -> bool:
+        """Alertmanager holds the warning twin, suppressed by the critical alert."""
+        held = get_json(f"{stack.alertmanager.url}/api/v2/alerts", {"filter": f'job="{service}"'})
+        return any(a["labels"] == warning and a["status"]["inhibitedBy"] for a in held)
+
+    wait_until(inhibited, 30, "the warning twin inhibited in Alertmanager")
     assert not [a for a in stack.webhook.alerts(**warning) if a[1] == "firing"], "not inhibited"
 
     clean = good_corpus(tmp_path / "good", 3000)
