@@ -134,6 +134,12 @@ class StageTimes:
 NOT_MEASURED = StageTimes()
 """The timings of a result nobody measured (one built by hand, or decoded from elsewhere)."""
 
+RECORDED_ELSEWHERE = StageTimes()
+"""The timings of a result another process chunked and recorded: a ``chunkscope serve``
+replica answering ``chunk --remote`` turned it into spans and metric points under its own
+HTTP span. Compared by identity: the run that receives such a result counts it on its run
+span but records nothing else for it, so each file is counted once across the fleet."""
+
 
 @dataclass(frozen=True, slots=True)
 class FileResult:

@@ -79,6 +79,15 @@ RUN_BYTES = "chunkscope.run.bytes"
 RUN_FILE_SPANS_KEPT = "chunkscope.run.file_spans.kept"
 RUN_FILE_SPANS_DROPPED = "chunkscope.run.file_spans.dropped"
 
+SERVER_ADDRESS = "server.address"
+"""On the ``chunkscope.remote.*`` metrics: the replica (HTTP semantic conventions)."""
+SERVER_PORT = "server.port"
+HTTP_STATUS_CODE = "http.response.status_code"
+RETRY_REASON = "chunkscope.retry.reason"
+"""On ``chunkscope.remote.retries``: ``overloaded`` (429) or ``failed`` (5xx, no answer)."""
+LOCAL_REASON = "chunkscope.local.reason"
+"""On ``chunkscope.remote.local``: why a file was chunked in the client (``oversize``)."""
+
 DECISION = "chunkscope.decision"
 """On ``chunkscope.file.spans``: ``kept`` or ``dropped``."""
 DECISION_REASON = "chunkscope.reason"
@@ -117,6 +126,10 @@ FILES_ACTIVE = "chunkscope.files.active"
 FILE_SPANS = "chunkscope.file.spans"
 SERVE_QUEUE_DEPTH = "chunkscope.serve.queue.depth"
 SERVE_SHED = "chunkscope.serve.shed"
+REMOTE_REQUESTS = "chunkscope.remote.requests"
+REMOTE_RETRIES = "chunkscope.remote.retries"
+REMOTE_DURATION = "chunkscope.remote.request.duration"
+REMOTE_LOCAL = "chunkscope.remote.local"
 
 METRICS: dict[str, tuple[MetricKind, str, str]] = {
     PARSE_DURATION: ("histogram", "s", "Time to parse one file into a syntax tree."),
@@ -146,6 +159,26 @@ METRICS: dict[str, tuple[MetricKind, str, str]] = {
         "Admitted requests waiting for a free chunking worker.",
     ),
     SERVE_SHED: ("counter", "{request}", "Requests refused with 429 (over capacity)."),
+    REMOTE_REQUESTS: (
+        "counter",
+        "{request}",
+        "Requests chunk --remote sent, by replica and HTTP status (0: no answer).",
+    ),
+    REMOTE_RETRIES: (
+        "counter",
+        "{request}",
+        "Requests chunk --remote sent again, by replica and reason (overloaded, failed).",
+    ),
+    REMOTE_DURATION: (
+        "histogram",
+        "s",
+        "Time from sending files to a replica to its answer, by replica.",
+    ),
+    REMOTE_LOCAL: (
+        "counter",
+        "{file}",
+        "Files chunk --remote chunked in the client: too large for the service.",
+    ),
 }
 """The chunkscope.* metric contract: every instrument is created from this table."""
 

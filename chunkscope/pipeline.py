@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from chunkscope.clock import now_ns
 from chunkscope.extractor import extract as _extract
@@ -152,21 +152,31 @@ def _read(path: str, limit: int) -> bytes | str | int:
         os.close(fd)
 
 
-def process_entry(entry: Entry, options: ChunkOptions) -> FileResult:
-    """Everything that happens to one walked file; never raises."""
-    start = now_ns()
+def read_entry(entry: Entry, options: ChunkOptions, start_ns: int) -> bytes | FileResult:
+    """A walked file's bytes, or its final result when there is nothing to chunk (a walk
+    error, a skip, an unreadable or oversized file). Shared with ``chunkscope.remote``,
+    which sends the bytes elsewhere. Never raises."""
     if entry.error is not None:
-        return _error(entry.rel, entry.error, start)
+        return _error(entry.rel, entry.error, start_ns)
     if entry.skip is not None:
-        return _skipped(entry.rel, entry.skip, start)
+        return _skipped(entry.rel, entry.skip, start_ns)
     try:
         data = _read(entry.path, options.max_file_bytes)
     except OSError as exc:
-        return _error(entry.rel, os_error(exc), start)
+        return _error(entry.rel, os_error(exc), start_ns)
     if isinstance(data, str):
-        return _skipped(entry.rel, data, start)
+        return _skipped(entry.rel, data, start_ns)
     if isinstance(data, int):
-        return _skipped(entry.rel, "too_large", start, size=data)
+        return _skipped(entry.rel, "too_large", start_ns, size=data)
+    return data
+
+
+def process_entry(entry: Entry, options: ChunkOptions) -> FileResult:
+    """Everything that happens to one walked file; never raises."""
+    start = now_ns()
+    data = read_entry(entry, options, start)
+    if isinstance(data, FileResult):
+        return data
     return chunk_bytes(data, entry.rel, None, options, start)
 
 
@@ -225,13 +235,21 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
             yield from pending.popleft().result()
 
 
+Executor = Callable[[Iterable[Entry], ChunkOptions], Iterator[FileResult]]
+"""Turns the walk's entries into one result each, in walk order (``RemoteChunker`` is one)."""
+
+
 def chunk_paths(
-    paths: Iterable[str | os.PathLike[str]], options: ChunkOptions | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    options: ChunkOptions | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[FileResult]:
     """Stream a ``FileResult`` for every file under ``paths``, in path order.
 
     A generator, so memory stays flat however large the tree; with ``options.jobs > 1``
-    the files are chunked in that many worker processes and still come out in order.
+    the files are chunked in that many worker processes and still come out in order. An
+    ``executor`` (``chunkscope.remote.RemoteChunker``) chunks them somewhere else instead;
+    the walk, the logs and the run's telemetry stay here.
     """
     options = options or DEFAULT_OPTIONS
     given = [os.fspath(p) for p in paths]
@@ -242,8 +260,10 @@ def chunk_paths(
     chunks = 0
     started = now_ns()
     entries = walk(given, options)
-    if options.jobs > 1:
-        results: Iterator[FileResult] = _parallel(entries, options, options.jobs)
+    if executor is not None:
+        results: Iterator[FileResult] = executor(entries, options)
+    elif options.jobs > 1:
+        results = _parallel(entries, options, options.jobs)
     else:
         results = (process_entry(entry, options) for entry in entries)
     for result in results:

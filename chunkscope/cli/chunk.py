@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import orjson
 
+from chunkscope import pipeline
 from chunkscope.cli._types import whole_number
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
@@ -92,6 +93,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1,
         metavar="N",
         help="chunk in N worker processes; output order stays the same (1)",
+    )
+    p.add_argument(
+        "--remote",
+        action="append",
+        metavar="URL",
+        help="chunk on this chunkscope serve replica (repeat for several, or give one Service "
+        "URL); --jobs is then the number of requests in flight",
+    )
+    p.add_argument(
+        "--remote-batch",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="files per request to the service; 1 gives one request and client span per file (8)",
+    )
+    p.add_argument(
+        "--remote-oversize",
+        choices=("local", "error"),
+        default="local",
+        help="a file the service cannot take: chunk it here (local) or report an error (local)",
     )
     p.add_argument(
         "--follow-symlinks", action="store_true", help="follow symbolic links (loops are caught)"
@@ -256,12 +277,25 @@ def _open_sink(output: str | None) -> tuple[IO[bytes], bool]:
         raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
 
 
-def _results(
-    paths: list[str], options: ChunkOptions, on_result: Callable[[FileResult], None]
-) -> Iterator[FileResult]:
-    from chunkscope import pipeline  # through the module: instrumentation may wrap it
+def _remote(urls: list[str] | None, batch: int, oversize: str) -> pipeline.Executor | None:
+    """The ``--remote`` executor, or None for a local run."""
+    if not urls:
+        return None
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--remote {url}: expected an http:// or https:// URL")
+    from chunkscope.remote import RemoteChunker
 
-    for result in pipeline.chunk_paths(paths, options):
+    return RemoteChunker(urls, batch=batch, oversize="error" if oversize == "error" else "local")
+
+
+def _results(
+    paths: list[str],
+    options: ChunkOptions,
+    on_result: Callable[[FileResult], None],
+    executor: pipeline.Executor | None = None,
+) -> Iterator[FileResult]:
+    for result in pipeline.chunk_paths(paths, options, executor):  # wrapped when instrumented
         on_result(result)
         yield result
 
@@ -340,6 +374,7 @@ def run(args: argparse.Namespace) -> int:
     """Chunk ``args.paths``; the exit status says whether every file was accounted for cleanly."""
     try:
         options = _options(args)
+        executor = _remote(args.remote, args.remote_batch, args.remote_oversize)
     except UsageError as exc:
         print(f"chunkscope chunk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -365,7 +400,7 @@ def run(args: argparse.Namespace) -> int:
         with progress or contextlib.nullcontext(), _Writer(sink, args.format) as writer:
             if progress is not None:
                 handler.setStream(sys.stderr)  # rich's proxy: log lines print above the bar
-            for result in _results(args.paths, options, on_result):
+            for result in _results(args.paths, options, on_result, executor):
                 writer.write(result.chunks)
         sink.flush()
         if owned:
@@ -421,6 +456,7 @@ def _write_report(
             "jobs": options.jobs,
             "follow_symlinks": options.follow_symlinks,
             "respect_gitignore": options.respect_gitignore,
+            "remote": list(args.remote or []),
         },
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -204,6 +204,11 @@ def create_app(
     async def readyz() -> Response:
         stats = pool.stats()
         stats["languages"] = sorted(LANGUAGES)
+        stats["limits"] = {  # what a client must know to send only what will be taken
+            "max_body_bytes": resolved.max_body_bytes,
+            "max_file_bytes": resolved.max_file_bytes,
+            "max_batch_files": resolved.max_batch_files,
+        }
         return JSONResponse(stats, status_code=200 if pool.ready else 503)
 
     @app.get("/metrics")

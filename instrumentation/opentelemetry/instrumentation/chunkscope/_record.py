@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from chunkscope import names as N
 from chunkscope.clock import now_ns
-from chunkscope.model import FileResult
+from chunkscope.model import RECORDED_ELSEWHERE, FileResult
 
 
 def error_type(result: FileResult) -> str:
@@ -45,14 +45,15 @@ class RunTally:
         self.kept = 0
         self.dropped = 0
 
-    def count(self, result: FileResult, kept: bool) -> None:
+    def count(self, result: FileResult, kept: bool | None) -> None:
+        """``kept`` None: a result recorded by another process, no span decision made here."""
         self.outcomes[result.outcome] = self.outcomes.get(result.outcome, 0) + 1
         self.chunks += len(result.chunks)
         if result.outcome == "chunked":
             self.bytes += result.size
         if kept:
             self.kept += 1
-        else:
+        elif kept is not None:
             self.dropped += 1
 
     def attributes(self) -> dict[str, int]:
@@ -88,6 +89,10 @@ class ResultRecorder:
         Returns whether its spans were kept. Never raises: telemetry must not cost a result.
         """
         try:
+            if result.timings is RECORDED_ELSEWHERE:  # a replica recorded it under its span
+                if tally is not None:
+                    tally.count(result, None)
+                return False
             ctx = otel_context.get_current() if parent is None else parent
             parent_span = otel_trace.get_current_span(ctx)
             sc = parent_span.get_span_context()
