@@ -328,6 +328,10 @@ class RemoteChunker:
                 self._sleep(policy.backoff_seconds * failures * self._rand())
                 continue
             assert response is not None
+            if verdict == "oversize" and len(files) > 1:
+                for file in files:  # a limit the client did not know: try them one by one
+                    self._send(client, [file], options)
+                return
             if verdict == "oversize":
                 for file in files:
                     self._oversized(file, options, _error_code(response))
