@@ -16,9 +16,12 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 PINNED = re.compile(r"^[\w.\-/]+:(v?\d+\.\d+\.\d+)$")
 
 
-def load(composecheck_bin: Path, env_file: Path) -> subprocess.CompletedProcess[str]:
+def load(
+    composecheck_bin: Path, env_file: Path, *profiles: str
+) -> subprocess.CompletedProcess[str]:
+    extra = ["-profile", ",".join(profiles)] if profiles else []
     return subprocess.run(
-        [str(composecheck_bin), "-f", str(COMPOSE), "-env-file", str(env_file)],
+        [str(composecheck_bin), "-f", str(COMPOSE), "-env-file", str(env_file), *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -26,12 +29,26 @@ def load(composecheck_bin: Path, env_file: Path) -> subprocess.CompletedProcess[
 
 
 @pytest.fixture(scope="module")
-def project(composecheck_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The project compose-go resolves from the example env file with a password filled in."""
+def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example env file with a password filled in."""
     env = tmp_path_factory.mktemp("env") / ".env"
     example = (DEPLOY / ".env.example").read_text()
     env.write_text(example.replace("GRAFANA_ADMIN_PASSWORD=", "GRAFANA_ADMIN_PASSWORD=s3cret-test"))
-    result = load(composecheck_bin, env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def project(composecheck_bin: Path, env_file: Path) -> dict:
+    """The project compose-go resolves, no profile enabled (`docker compose up`)."""
+    result = load(composecheck_bin, env_file)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def with_service(composecheck_bin: Path, env_file: Path) -> dict:
+    """The project with the `service` profile (`docker compose --profile service up`)."""
+    result = load(composecheck_bin, env_file, "service")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -142,3 +159,52 @@ def test_alertmanager_runs_the_generated_config_and_reads_no_secret_from_the_rep
     ).stdout.split()
     assert [Path(t).name for t in tracked] == [".gitignore"]
     assert "alertmanager" in project["services"]["prometheus"]["depends_on"]
+
+
+class TestChunkscopeService:
+    """The `chunkscope` service behind the `service` profile, checked against the code."""
+
+    def test_only_with_its_profile(self, project: dict, with_service: dict) -> None:
+        assert "chunkscope" not in project["services"]
+        assert with_service["services"]["chunkscope"]["profiles"] == ["service"]
+
+    def test_command_is_a_serve_the_cli_accepts(self, with_service: dict) -> None:
+        """The published port is the one serve binds; stop_grace_period outlasts the drain."""
+        from chunkscope.cli import build_parser
+
+        service = with_service["services"]["chunkscope"]
+        args = build_parser(service["command"]).parse_args(service["command"])
+        assert (args.command, args.host) == ("serve", "0.0.0.0")
+        [port] = service["ports"]
+        assert port["target"] == args.port and port["host_ip"] == "127.0.0.1"
+        grace = float(service["stop_grace_period"].rstrip("s"))
+        assert grace > args.shutdown_grace
+
+    def test_healthcheck_hits_the_readiness_route(self, with_service: dict) -> None:
+        from chunkscope.serve.app import create_app
+
+        routes = {r.path for r in create_app(telemetry_on=False).routes}
+        test = " ".join(with_service["services"]["chunkscope"]["healthcheck"]["test"])
+        [path] = re.findall(r"http://127\.0\.0\.1:\d+(/\w+)", test)
+        assert path == "/readyz" and path in routes
+
+    def test_image_is_the_k8s_image_and_built_here(self, with_service: dict) -> None:
+        service = with_service["services"]["chunkscope"]
+        k8s = yaml.safe_load_all((DEPLOY / "k8s" / "chunkscope.yaml").read_text())
+        [deployment] = [d for d in k8s if d["kind"] == "Deployment"]
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert service["image"] == container["image"]
+        assert PINNED.match(service["image"])
+        assert Path(service["build"]["context"], service["build"]["dockerfile"]).is_file()
+
+    def test_telemetry_goes_to_the_collector_service(self, with_service: dict) -> None:
+        env = with_service["services"]["chunkscope"]["environment"]
+        assert env["CHUNKSCOPE_OTEL"] == "1"
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4317"
+        assert "otel-collector" in with_service["services"]
+
+    def test_hardened(self, with_service: dict) -> None:
+        service = with_service["services"]["chunkscope"]
+        assert service["read_only"] is True
+        assert service["cap_drop"] == ["ALL"]
+        assert "no-new-privileges:true" in service["security_opt"]

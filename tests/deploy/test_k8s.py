@@ -72,9 +72,15 @@ def test_collector_config_map_is_the_repo_file(built: list[dict[str, Any]]) -> N
 
 def test_stack_workloads_and_images_match_compose(built: list[dict[str, Any]]) -> None:
     deployments = by_kind(built, "Deployment")
-    assert {"otel-collector", "jaeger", "prometheus", "alertmanager", "loki", "grafana"} <= set(
-        deployments
-    )
+    assert {
+        "otel-collector",
+        "jaeger",
+        "prometheus",
+        "alertmanager",
+        "loki",
+        "grafana",
+        "chunkscope",
+    } <= set(deployments)
     images = {
         c["image"]
         for d in deployments.values()

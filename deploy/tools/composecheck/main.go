@@ -5,7 +5,10 @@
 //
 // Usage:
 //
-//	composecheck -f deploy/docker-compose.yml [-env-file deploy/.env.example]
+//	composecheck -f deploy/docker-compose.yml [-env-file deploy/.env.example] [-profile a,b]
+//
+// Services behind a profile are left out unless -profile names it, as `docker compose
+// --profile` does.
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 )
@@ -21,14 +25,15 @@ import (
 func main() {
 	file := flag.String("f", "docker-compose.yml", "compose file to load")
 	envFile := flag.String("env-file", "", "env file used for interpolation, as `docker compose --env-file`")
+	profiles := flag.String("profile", "", "comma-separated profiles to enable, as `docker compose --profile`")
 	flag.Parse()
-	if err := run(*file, *envFile); err != nil {
+	if err := run(*file, *envFile, *profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "composecheck:", err)
 		os.Exit(1)
 	}
 }
 
-func run(file, envFile string) error {
+func run(file, envFile, profiles string) error {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return err
@@ -39,6 +44,9 @@ func run(file, envFile string) error {
 	}
 	if envFile != "" {
 		opts = append(opts, cli.WithEnvFiles(envFile), cli.WithDotEnv)
+	}
+	if profiles != "" {
+		opts = append(opts, cli.WithProfiles(strings.Split(profiles, ",")))
 	}
 	options, err := cli.NewProjectOptions([]string{abs}, opts...)
 	if err != nil {
