@@ -256,6 +256,53 @@ def service_row(cfg: Config) -> p.Row:
     )
 
 
+def fleet_row(cfg: Config) -> p.Row:
+    """The ``chunkscope serve`` replicas side by side: one series per pod (``instance`` is
+    ``service.instance.id``, the pod name in deploy/k8s)."""
+    per_pod = ("instance",)
+    return (
+        "Fleet",
+        [
+            p.timeseries(
+                "Throughput per pod",
+                "Source bytes chunked per second by each replica. Uneven lines behind one "
+                "Service URL mean long-lived connections pinned to a few pods.",
+                "Bps",
+                [(sum_rate("chunkscope_bytes_total", JOB_INSTANCE, W, per_pod), "{{instance}}")],
+                width=8,
+            ),
+            p.timeseries(
+                "Saturation per pod",
+                "Chunk requests in flight (running or queued) on each replica. At workers + "
+                "max queue a pod sheds with 429; sustained near it, the HPA should add pods.",
+                "short",
+                [
+                    (
+                        "sum by (instance) (http_server_active_requests{"
+                        + ", ".join(JOB_INSTANCE)
+                        + "})",
+                        "{{instance}}",
+                    )
+                ],
+                width=8,
+            ),
+            p.timeseries(
+                "Shed rate per pod",
+                "Requests each replica refused with 429. Clients retry after Retry-After, "
+                "so shedding costs latency, not files; steady shedding means too few pods.",
+                "reqps",
+                [
+                    (
+                        sum_rate("chunkscope_serve_shed_total", JOB_INSTANCE, W, per_pod),
+                        "{{instance}}",
+                    )
+                ],
+                width=8,
+            ),
+        ],
+    )
+
+
 def build(cfg: Config) -> g.Dashboard:
     ds = p.DS_PROMETHEUS
     return dashboard(
@@ -263,13 +310,14 @@ def build(cfg: Config) -> g.Dashboard:
         "overview",
         "chunkscope / Overview",
         "Is chunking healthy: throughput, errors and skips, parse and extract latency, "
-        "and the service's RED metrics.",
+        "the service's RED metrics and its replicas side by side.",
         [
             summary_row(cfg),
             throughput_row(cfg),
             errors_row(cfg),
             latency_row(cfg),
             service_row(cfg),
+            fleet_row(cfg),
         ],
         [
             datasource_var("prometheus", "datasource", "Data source"),
