@@ -134,11 +134,16 @@ class StageTimes:
 NOT_MEASURED = StageTimes()
 """The timings of a result nobody measured (one built by hand, or decoded from elsewhere)."""
 
-RECORDED_ELSEWHERE = StageTimes()
-"""The timings of a result another process chunked and recorded: a ``chunkscope serve``
-replica answering ``chunk --remote`` turned it into spans and metric points under its own
-HTTP span. Compared by identity: the run that receives such a result counts it on its run
-span but records nothing else for it, so each file is counted once across the fleet."""
+
+@dataclass(frozen=True, slots=True)
+class RecordedElsewhere(StageTimes):
+    """``StageTimes`` another process measured and already recorded as telemetry.
+
+    A ``chunkscope serve`` replica answering ``chunk --remote`` turns each file into spans
+    and metric points under its own HTTP span and sends its timings back; the run that
+    receives the result keeps the times (the report's slowest files) and counts the file on
+    its run span, but records nothing else for it, so each file is counted once in a fleet.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ import httpx
 import orjson
 
 from chunkscope.clock import now_ns
-from chunkscope.model import RECORDED_ELSEWHERE, Chunk, ChunkOptions, FileResult, StageTimes
+from chunkscope.model import Chunk, ChunkOptions, FileResult, RecordedElsewhere, StageTimes
 from chunkscope.pipeline import _batches, chunk_bytes, read_entry
 from chunkscope.remote.retry import (
     Replicas,
@@ -118,7 +118,7 @@ def decode_results(content: bytes, paths: Sequence[str]) -> list[FileResult]:
                 reason=item["reason"],
                 error=item["error"],
                 has_syntax_error=item["has_syntax_error"],
-                timings=RECORDED_ELSEWHERE,
+                timings=RecordedElsewhere(**item["timings"]),
             )
         )
     return results

@@ -14,7 +14,7 @@ spans) joins the client's trace. Metrics, as Prometheus names them:
   cannot take them.
 
 Names live in ``chunkscope.names``. A file a replica chunked is recorded there, under the
-server span; the client's run span only counts it (``model.RECORDED_ELSEWHERE``).
+server span; the client's run span only counts it (``model.RecordedElsewhere``).
 """
 
 from __future__ import annotations

@@ -15,11 +15,13 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from chunkscope.languages import canonical, detect
-from chunkscope.model import Chunk, ChunkOptions, FileResult
+from chunkscope.model import Chunk, ChunkOptions, FileResult, StageTimes
 
 DEFAULT_PATH = "input"
 CHUNK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Chunk))
 """Key order of every chunk object: the ``Chunk`` field order, as the CLI writes it."""
+TIMING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StageTimes))
+"""``timings`` of a result: the worker's ``StageTimes`` (epoch ns, 0 for a stage not run)."""
 
 
 class ApiError(Exception):
@@ -177,6 +179,7 @@ def result_dict(result: FileResult) -> dict[str, Any]:
         "error": result.error,
         "has_syntax_error": result.has_syntax_error,
         "seconds": result.seconds,
+        "timings": {name: getattr(result.timings, name) for name in TIMING_FIELDS},
         "chunks": [{name: getattr(c, name) for name in CHUNK_FIELDS} for c in result.chunks],
     }
 

@@ -13,7 +13,7 @@ import pytest
 from serve_support import STARTUP_SECONDS, ServeProcess, free_port, is_ready, wait_until
 
 STDLIB = Path(os.__file__).parent
-TIMING = ("seconds", "mb_per_second", "finished_at", "output", "options")
+TIMING = ("seconds", "mb_per_second", "finished_at", "output", "options", "slowest")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

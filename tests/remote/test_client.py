@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import StubFleet
+from remote_support import StubFleet
 
 from chunkscope import ChunkOptions, chunk_paths
 from chunkscope.model import FileResult

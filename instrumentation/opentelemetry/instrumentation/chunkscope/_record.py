@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from chunkscope import names as N
 from chunkscope.clock import now_ns
-from chunkscope.model import RECORDED_ELSEWHERE, FileResult
+from chunkscope.model import FileResult, RecordedElsewhere
 
 
 def error_type(result: FileResult) -> str:
@@ -89,7 +89,7 @@ class ResultRecorder:
         Returns whether its spans were kept. Never raises: telemetry must not cost a result.
         """
         try:
-            if result.timings is RECORDED_ELSEWHERE:  # a replica recorded it under its span
+            if isinstance(result.timings, RecordedElsewhere):  # a replica recorded it already
                 if tally is not None:
                     tally.count(result, None)
                 return False
