@@ -1,4 +1,4 @@
-# chunkscope serve as a container: the package with its telemetry extra on a pinned Python.
+# chunkscope serve as a container: the package (telemetry included) on a pinned Python.
 #
 #   docker build -t chunkscope:0.1.0 .
 #   docker run --rm -p 127.0.0.1:8080:8080 chunkscope:0.1.0
@@ -13,11 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY chunkscope ./chunkscope
 COPY instrumentation ./instrumentation
 COPY dashboards/chunkscope_dashboards ./dashboards/chunkscope_dashboards
-RUN pip install --root-user-action=ignore '.[otel]' && rm -rf /src
+# Telemetry is a default dependency; constraints.txt pins the versions the tests ran with.
+RUN pip install --root-user-action=ignore -c constraints.txt . && rm -rf /src
 
 # A fixed non-root user, so runAsNonRoot can verify it from the image.
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin chunkscope

@@ -32,8 +32,9 @@ class RetryPolicy:
     attempts: int = 3
     """Tries of one file over 5xx answers and connection errors, each on another replica
     when there is one; after that the file is an ``error`` outcome."""
-    overload_attempts: int = 8
-    """429 answers one file may get before it is an ``error`` outcome."""
+    overload_attempts: int = 20
+    """429 answers one request may get before its files are ``error`` outcomes: with the
+    backoff below that is a minute or more of waiting on a fleet that keeps refusing."""
     backoff_seconds: float = 0.05
     """Jitter scale: the n-th 429 of a file waits Retry-After plus up to ``backoff * 2**n``."""
     max_backoff_seconds: float = 5.0

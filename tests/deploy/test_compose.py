@@ -198,8 +198,10 @@ class TestChunkscopeService:
         assert Path(service["build"]["context"], service["build"]["dockerfile"]).is_file()
 
     def test_telemetry_goes_to_the_collector_service(self, with_service: dict) -> None:
+        from chunkscope import names as N
+
         env = with_service["services"]["chunkscope"]["environment"]
-        assert env["CHUNKSCOPE_OTEL"] == "1"
+        assert env[N.OTEL_ENV] in N.TRUE_VALUES
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4317"
         assert "otel-collector" in with_service["services"]
 
