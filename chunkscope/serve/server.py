@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -31,7 +32,7 @@ def run(
     resolved = (limits or Limits()).resolved()
     app = create_app(resolved, threads=threads)
     config = uvicorn.Config(
-        app,
+        _fresh_context(app) if app.state.telemetry_on else app,
         host=host,
         port=port,
         lifespan="on",
@@ -53,3 +54,24 @@ def run(
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
     """SIGTERM after uvicorn's own handler is gone: the graceful shutdown already ran."""
+
+
+def _fresh_context(app: Any) -> Any:
+    """The app, entered from an empty OpenTelemetry context on every request.
+
+    Why: under concurrent keep-alive requests uvicorn can start a request while an earlier
+    request's span is still the current one (opentelemetry-python#4396); the instrumentation
+    then makes an INTERNAL child of that stale span and ignores the request's ``traceparent``,
+    so a ``chunk --remote`` trace loses the server's subtree. With the context reset first,
+    every request's span is a SERVER span under what the client sent.
+    """
+    from opentelemetry import context as otel_context
+
+    async def fresh(scope: Any, receive: Any, send: Any) -> None:
+        token = otel_context.attach(otel_context.Context())
+        try:
+            await app(scope, receive, send)
+        finally:
+            otel_context.detach(token)
+
+    return fresh
