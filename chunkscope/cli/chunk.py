@@ -104,9 +104,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--remote-batch",
         type=_positive,
-        default=8,
+        default=32,
         metavar="N",
-        help="files per request to the service; 1 gives one request and client span per file (8)",
+        help="files per request to the service; 1 gives one request and client span per file (32)",
     )
     p.add_argument(
         "--remote-oversize",

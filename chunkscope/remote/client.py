@@ -161,7 +161,7 @@ class RemoteChunker:
         self,
         urls: Sequence[str],
         *,
-        batch: int = 8,
+        batch: int = 32,
         policy: RetryPolicy | None = None,
         oversize: Oversize = "local",
         metrics: RemoteMetrics | None = None,
