@@ -40,6 +40,9 @@ CHUNK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Chunk))
 """Key order of every emitted chunk: the ``Chunk`` field order, never sorted or shuffled."""
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
 _DEFAULTS = ChunkOptions()
+REMOTE_JOBS_PER_URL = 4
+"""Requests in flight per ``--remote`` URL unless ``--jobs`` says: enough for a replica's two
+workers to always have the next request waiting."""
 
 
 class UsageError(Exception):
@@ -90,9 +93,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-j",
         "--jobs",
         type=_positive,
-        default=1,
+        default=None,
         metavar="N",
-        help="chunk in N worker processes; output order stays the same (1)",
+        help="chunk in N worker processes; output order stays the same (1); with --remote, "
+        f"N requests in flight ({REMOTE_JOBS_PER_URL} per URL)",
     )
     p.add_argument(
         "--remote",
@@ -153,7 +157,7 @@ def _options(args: argparse.Namespace) -> ChunkOptions:
         max_bytes=args.max_bytes,
         max_file_bytes=args.max_file_bytes,
         language=language,
-        jobs=args.jobs,
+        jobs=args.jobs or (REMOTE_JOBS_PER_URL * len(args.remote) if args.remote else 1),
         follow_symlinks=args.follow_symlinks,
         respect_gitignore=not args.no_gitignore,
     )

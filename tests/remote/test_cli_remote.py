@@ -87,6 +87,7 @@ def test_an_unreachable_fleet_is_exit_1_with_every_file_reported(tmp_path: Path)
     files = report["files"]
     assert files["errored"] > 3 and files["errored"] + files["skipped"] == files["total"]
     assert set(report["skipped"]) <= {"ignored"}  # decided by the walk, here: __pycache__
+    assert report["options"]["jobs"] == 4  # no --jobs: four requests in flight per URL
     assert all("RemoteError: 3 tries failed" in e["error"] for e in report["errors"])
 
 
