@@ -137,6 +137,9 @@ def _spelled(named: ts.Node, source: bytes) -> tuple[str | None, str | None]:
         if inner is None:
             break
         named, kind = inner, inner.type
+    if kind == "template_type":  # ``struct Dispatcher<T, void>`` specialises ``Dispatcher``
+        named = named.child_by_field_name("name") or named
+        kind = named.type
     if kind == "operator_cast":  # ``operator bool() const`` is named ``operator bool``
         stop = named.child_by_field_name("declarator")
         while stop is not None and stop.type != "abstract_function_declarator":

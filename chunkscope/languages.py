@@ -36,6 +36,11 @@ class LanguageSpec:
     comments: frozenset[str] = frozenset({"comment"})
     """Node kinds attached to the next definition when they sit directly above it."""
     filenames: tuple[str, ...] = ()
+    masks: tuple[bytes, ...] = ()
+    """Regular expressions whose first group the parser sees blanked (``preprocessor.mask``):
+    macros and constructs the grammar cannot parse, which would otherwise derail the tree."""
+    conditionals: bool = False
+    """``#if`` groups whose branches are not each complete are reduced to one branch."""
     method_containers: frozenset[str] = TYPE_KINDS
     """Chunk kinds whose directly nested functions are methods.
 
@@ -143,6 +148,31 @@ The declarator is matched alone because tree-sitter 0.26 ignores an alternation 
 below the captured node: ``(lexical_declaration (variable_declarator value: [...]))``
 matches every ``let``, whatever its value.
 """
+_C_MACROS = (
+    rb"\b(?:class|struct|union)[ \t]+"
+    rb"((?:(?!final\b)[A-Za-z_]\w*(?:[ \t]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\))?[ \t]+)+)"
+    rb"(?=(?!final\b)[A-Za-z_]\w*\s*(?:final\b\s*)?(?::(?!:)|\{))",
+    rb"^[ \t]*((?:(?:[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)"
+    rb"[ \t]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)[ \t]+)+)(?=[A-Za-z_])",
+    rb"^[ \t]*((?:[A-Z][A-Z0-9]*_[A-Z0-9_]*[ \t]+)+)"
+    rb"(?=[A-Za-z_][^;(){}=\n]*?[ \t*&][A-Za-z_~]\w*[ \t]*\()",
+    rb"^[ \t]*((?:[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)(?:[ \t]*\([^()\n]*\))?)"
+    rb"[ \t]*(?://[^\n]*|/\*[^\n]*\*/)?$",
+)
+"""Export and attribute macros the grammar would take for names or types.
+
+``class V8_EXPORT Array : public Object {``: identifiers between ``class`` and the name.
+``V8_DEPRECATED("…") void f();``, ``PyAPI_FUNC(int) f(void);``: macros with arguments at
+the start of a declaration, before its first word (capitalised with ``_``, or all capitals).
+``UV_EXTERN int uv_run(…)``, ``V8_INLINE static T* Cast(…)``: capitals with ``_`` before a
+type, a name and ``(``. ``UV_HANDLE_FIELDS`` or ``PyObject_HEAD`` alone on a line: a macro
+standing for fields or statements, with no ``;`` for the grammar to end it.
+"""
+_CSHARP_BLIND_SPOTS = (
+    rb"^[ \t]*(\*[ \t]*\([^;{}]*;)",
+    rb"(?:(?<=[=(,?:])|(?<=return))[ \t]*(\*)(?=[ \t]*\()",
+)
+"""``*(uint*)(p + i) = v;`` as a statement (blanked whole) and ``*(`` inside an expression."""
 _C_FAMILY_WRAPPERS = frozenset({"type_definition", "template_declaration"})
 
 LANGUAGES: dict[str, LanguageSpec] = {
@@ -215,6 +245,8 @@ LANGUAGES: dict[str, LanguageSpec] = {
             (".c", ".h"),
             _C,
             wrappers=_C_FAMILY_WRAPPERS,
+            masks=_C_MACROS,
+            conditionals=True,
         ),
         LanguageSpec(
             "cpp",
@@ -223,8 +255,18 @@ LANGUAGES: dict[str, LanguageSpec] = {
             (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp", ".tpp"),
             _CPP,
             wrappers=_C_FAMILY_WRAPPERS,
+            masks=_C_MACROS,
+            conditionals=True,
         ),
-        LanguageSpec("csharp", "tree_sitter_c_sharp", "language", (".cs",), _CSHARP),
+        LanguageSpec(
+            "csharp",
+            "tree_sitter_c_sharp",
+            "language",
+            (".cs",),
+            _CSHARP,
+            masks=_CSHARP_BLIND_SPOTS,
+            conditionals=True,
+        ),
         LanguageSpec(
             "ruby",
             "tree_sitter_ruby",
@@ -264,6 +306,24 @@ ALIASES: dict[str, str] = {
 }
 
 _BY_EXTENSION = {ext: spec.name for spec in LANGUAGES.values() for ext in spec.extensions}
+_CPP_MARKERS = re.compile(
+    rb"^[ \t]*#[ \t]*include[ \t]*<(?:cstdint|cstddef|cstring|string|string_view|vector|map"
+    rb"|set|list|array|bitset|queue|stack|deque|forward_list|unordered_map|unordered_set|memory|utility"
+    rb"|type_traits|atomic|mutex|thread|functional|algorithm|optional|variant|tuple|limits"
+    rb"|(?:i|o|io)stream)>"
+    rb"|^[ \t]*template[ \t]*<"
+    rb"|^[ \t]*(?:class|(?:using[ \t]+)?namespace)[ \t]+\w+"
+    rb"|^[ \t]*(?:private|public|protected)[ \t]*:"
+    rb"|\bstd::\w"
+    rb"|^[ \t]*(?:try|constexpr)\b"
+    rb"|^[ \t]*catch[ \t]*\(",
+    re.MULTILINE,
+)
+BY_CONTENT: dict[str, tuple[tuple[str, re.Pattern[bytes]], ...]] = {".h": (("cpp", _CPP_MARKERS),)}
+"""Extensions shared by languages: the first language whose pattern occurs in the file wins,
+else the extension's own language. ``.h`` is C++ when it shows a C++ marker (after GitHub
+Linguist's heuristics): a standard C++ header, ``template<``, ``class``/``namespace``, an access
+specifier, ``std::``, ``try``/``catch``/``constexpr``; otherwise C."""
 _BY_FILENAME = {fn: spec.name for spec in LANGUAGES.values() for fn in spec.filenames}
 _BY_INTERPRETER = {i: spec.name for spec in LANGUAGES.values() for i in spec.interpreters}
 _SHEBANG = re.compile(rb"^#!\s*(\S+)(?:[ \t]+(\S+))?")
@@ -278,12 +338,20 @@ def canonical(name: str) -> str | None:
 
 
 def detect(path: str, head: bytes = b"") -> str | None:
-    """Language from the file name, then from a ``#!`` line for extensionless scripts."""
+    """Language from the file name, from the content for an ambiguous extension, then from a
+    ``#!`` line for extensionless scripts.
+
+    ``head`` is the file's content, or as much of it as the caller has: content rules are
+    regular-expression searches (no parse), so the whole file costs little.
+    """
     base = os.path.basename(path)
     if base in _BY_FILENAME:
         return _BY_FILENAME[base]
     ext = os.path.splitext(base)[1].lower()
     if ext:
+        for language, pattern in BY_CONTENT.get(ext, ()):
+            if pattern.search(head):
+                return language
         return _BY_EXTENSION.get(ext)
     match = _SHEBANG.match(head)
     if match is None:

@@ -21,7 +21,7 @@ from chunkscope.extractor import extract as _extract
 from chunkscope.languages import canonical, detect
 from chunkscope.logs import get_logger
 from chunkscope.model import ChunkOptions, FileResult, StageTimes
-from chunkscope.parser import parser_for
+from chunkscope.parser import parse_as
 from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
 
 DEFAULT_OPTIONS = ChunkOptions()
@@ -79,14 +79,14 @@ def chunk_bytes(
     elif options.language is not None:
         name = canonical(options.language)
     else:
-        name = detect(path, source[:256])
+        name = detect(path, source)
     if name is None:
         return _skipped(path, "unknown_language", start, size=size)
     parse_start = parse_end = extract_start = nodes = 0
     has_error = False
     try:
         parse_start = now_ns()
-        tree = parser_for(name).parse(source)
+        tree = parse_as(source, name)
         parse_end = now_ns()
         root = tree.root_node
         has_error = root.has_error
