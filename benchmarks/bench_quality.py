@@ -96,10 +96,10 @@ CRATES = {
 }
 
 
-_BODYLESS = re.compile(r"^[^{]*;\s*(?://.*)?$")
+_BODYLESS = re.compile(r";\s*(?://.*)?$")
 
 
-def noise(tag: dict, language: str) -> str | None:
+def noise(tag: dict, language: str, line: str) -> str | None:
     """Why a ctags tag is not a definition a chunker should emit, or None when it is one.
 
     - ``anonymous``: ctags' placeholder names (``__anon…``, ``AnonymousFunction…``) for
@@ -108,8 +108,9 @@ def noise(tag: dict, language: str) -> str | None:
       literal or arguments (ctags scopes them under a variable, property or function), and
       object literals ctags calls classes (``const TAGS = {…}``); chunkscope leaves
       expressions inside their statement;
-    - ``bodyless``: a declaration without a body, whose line ends in ``;`` and opens no
-      ``{``: TypeScript interface members and overload signatures, C# ``where T : struct``
+    - ``bodyless``: a declaration without a body, whose line (``line``, the source line
+      ctags points at) ends in ``;`` and opens no body (no ``{`` but an empty ``{}`` type,
+      no ``=>``): TypeScript interface members and overload signatures, C# ``where T : struct``
       (which ctags reads as a struct named ``T``), Java annotation elements. Its text
       belongs to the chunk that holds it, as a field does;
     - ``lambda``: Python ``name = lambda …``, which ctags calls a function; chunkscope keeps
@@ -131,7 +132,12 @@ def noise(tag: dict, language: str) -> str | None:
             return "object-literal"
     if language == "python" and re.search(r"=\s*lambda\b", pattern):
         return "lambda"
-    if language not in ("python", "ruby", "bash", "go") and _BODYLESS.match(pattern):
+    if (
+        language not in ("python", "ruby", "bash", "go")
+        and _BODYLESS.search(line)
+        and "{" not in line.replace("{}", "")
+        and "=>" not in line
+    ):
         return "bodyless"
     return None
 
@@ -341,8 +347,10 @@ def compare(language: str, paths: list[Path], examples: int) -> Result:
         for chunk in chunked.chunks:
             if chunk.name is not None:
                 spans[same_name(chunk.name)].append((chunk.start_line, chunk.end_line))
+        lines = source.decode("utf-8", "replace").splitlines()
         for tag in by_file.get(path, ()):
-            reason = noise(tag, language)
+            text = lines[tag["line"] - 1] if 0 < tag["line"] <= len(lines) else ""
+            reason = noise(tag, language, text)
             if reason:
                 result.filtered[reason] += 1
                 continue

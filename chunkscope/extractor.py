@@ -54,6 +54,15 @@ _C_NAME_KINDS = frozenset(
 )
 
 
+_RUST_TYPE_WRAPPERS = {
+    "generic_type": "type",
+    "reference_type": "type",
+    "pointer_type": "type",
+    "scoped_type_identifier": "name",
+}
+"""Rust type nodes around the type's own name, and the field that holds it."""
+
+
 @dataclass(slots=True)
 class _Def:
     start: int
@@ -101,12 +110,22 @@ def _name_node(node: ts.Node, outer: ts.Node) -> ts.Node | None:
             if child.type == "variable_declarator":
                 return child.child_by_field_name("name")
         return None
-    if kind == "impl_item":
-        return node.child_by_field_name("type")
+    if kind == "assignment_expression":  # ``X.prototype.m = function () {}`` is named ``m``
+        value = node.child_by_field_name("right")
+        named = value.child_by_field_name("name") if value is not None else None
+        if named is None:
+            left = node.child_by_field_name("left")
+            named = left.child_by_field_name("property") if left is not None else None
+        return named
+    if kind == "impl_item":  # ``impl<'a> Iterator for Chain<'a>`` is named ``Chain``
+        named = node.child_by_field_name("type")
+        while named is not None and named.type in _RUST_TYPE_WRAPPERS:
+            named = named.child_by_field_name(_RUST_TYPE_WRAPPERS[named.type])
+        return named
     if kind == "function_definition":
         decl = node.child_by_field_name("declarator")
         while decl is not None and decl.type not in _C_NAME_KINDS:
-            if decl.type == "reference_declarator":  # ``T& T::operator=(...)``: no field name
+            if decl.type in ("reference_declarator", "parenthesized_declarator"):  # no field
                 decl = decl.named_children[0] if decl.named_child_count else None
             else:
                 decl = decl.child_by_field_name("declarator")
@@ -127,12 +146,12 @@ def _spelled(named: ts.Node, source: bytes) -> tuple[str | None, str | None]:
     if kind == "nested_namespace_specifier":  # ``namespace a::b``: ``b`` inside ``a``
         parts = [_text(source, child) or "" for child in named.named_children]
         return parts[-1] if parts else None, ".".join(parts[:-1]) or None
-    while kind == "qualified_identifier":
+    while kind in ("qualified_identifier", "scope_resolution"):  # C++ ``a::f``, Ruby ``A::B``
         owner = named.child_by_field_name("scope")
         if owner is not None:
             if owner.type == "template_type":  # ``Stack<T>::push`` belongs to ``Stack``
                 owner = owner.child_by_field_name("name") or owner
-            scope.append(_text(source, owner) or "")
+            scope.append((_text(source, owner) or "").replace("::", "."))
         inner = named.child_by_field_name("name")
         if inner is None:
             break
@@ -158,6 +177,14 @@ def _receiver(node: ts.Node, source: bytes) -> str | None:
         receiver = node.child_by_field_name("receiver")  # Go only; Java and C# have none
         match = _GO_RECEIVER.match(receiver.text or b"") if receiver is not None else None
         return match.group(1).decode("utf-8", "replace") if match else None
+    if kind == "assignment_expression":  # ``Shape.prototype.area = …``: a method of ``Shape``
+        owner = node.child_by_field_name("left")
+        owner = owner.child_by_field_name("object") if owner is not None else None
+        if owner is not None and owner.type == "member_expression":
+            prop = owner.child_by_field_name("property")
+            if prop is not None and prop.text == b"prototype":
+                return _text(source, owner.child_by_field_name("object"))
+        return None
     if kind == "singleton_method":
         owner = node.child_by_field_name("object")
         if owner is not None and owner.type in ("constant", "scope_resolution"):
@@ -178,28 +205,59 @@ def _end_row(node: ts.Node) -> int:
     return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
 
 
-def _attached_start(outer: ts.Node, comment_ids: frozenset[int]) -> int:
+def _attached_start(
+    outer: ts.Node,
+    comment_ids: frozenset[int],
+    signature_ids: frozenset[int] = frozenset(),
+    name: str | None = None,
+) -> int:
     """Start of the doc comments (or attributes) sitting directly above ``outer``.
 
     A definition that opens a body node (Ruby's ``body_statement``) has no previous
     sibling of its own; its comment is the body's previous sibling, so look there.
+    Overload signatures of the same name above it (TypeScript's ``function f(a: string):
+    string;``), blank lines or not, belong to the definition as its comments do.
     """
     start_node = outer
     prev = outer.prev_sibling
     up = outer
     while prev is None and (up := up.parent) is not None and up.start_byte == outer.start_byte:
         prev = up.prev_sibling
-    while (
-        prev is not None
-        and prev.kind_id in comment_ids
-        and _end_row(prev) >= start_node.start_point.row - 1
-    ):
-        before = prev.prev_sibling
-        if before is not None and _end_row(before) == prev.start_point.row:
+    while prev is not None:
+        if prev.kind_id in comment_ids and _end_row(prev) >= start_node.start_point.row - 1:
+            before = prev.prev_sibling
+            if before is not None and _end_row(before) == prev.start_point.row:
+                break
+        elif signature_ids and (found := _overload_above(prev, comment_ids, signature_ids, name)):
+            prev = found
+        else:
             break
         start_node = prev
-        prev = before
+        prev = prev.prev_sibling
     return start_node.start_byte
+
+
+def _overload_above(
+    node: ts.Node, comment_ids: frozenset[int], signature_ids: frozenset[int], name: str | None
+) -> ts.Node | None:
+    """The nearest overload signature named ``name`` at or above ``node``, past comments only."""
+    probe: ts.Node | None = node
+    while probe is not None and (
+        probe.kind_id in comment_ids or (not probe.is_named and probe.type == ";")
+    ):
+        probe = probe.prev_sibling
+    return probe if probe is not None and _is_overload(probe, signature_ids, name) else None
+
+
+def _is_overload(node: ts.Node, signature_ids: frozenset[int], name: str | None) -> bool:
+    """True when ``node`` (or the declaration it exports) is a signature named ``name``."""
+    if not node.is_named:
+        return False
+    node = node.child_by_field_name("declaration") or node
+    if node.kind_id not in signature_ids:
+        return False
+    named = node.child_by_field_name("name")
+    return named is not None and named.text is not None and named.text.decode() == name
 
 
 def _sole(wrapper: ts.Node, kind_id: int) -> bool:
@@ -211,6 +269,7 @@ def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
     spec = LANGUAGES[language]
     wrapper_ids = kind_ids(language, spec.wrappers)
     comment_ids = kind_ids(language, spec.comments)
+    signature_ids = kind_ids(language, spec.signatures)
     cursor = ts.QueryCursor(definitions_query(language))
     cursor.set_max_start_depth(MAX_DEPTH)
     captures = cursor.captures(tree.root_node)
@@ -225,12 +284,15 @@ def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
                 and _sole(up, outer.kind_id)
             ):
                 outer = up
-            start = _attached_start(outer, comment_ids) if comment_ids else outer.start_byte
+            name, scope = _name(node, source, outer)
+            if comment_ids:
+                start = _attached_start(outer, comment_ids, signature_ids, name)
+            else:
+                start = outer.start_byte
             key = (start, outer.end_byte)
             if key in seen:
                 continue
             seen.add(key)
-            name, scope = _name(node, source, outer)
             defs.append(_Def(start, outer.end_byte, kind, name, node, scope=scope))
     defs.sort(key=lambda d: (d.start, -d.end))
     return defs

@@ -36,6 +36,9 @@ class LanguageSpec:
     comments: frozenset[str] = frozenset({"comment"})
     """Node kinds attached to the next definition when they sit directly above it."""
     filenames: tuple[str, ...] = ()
+    signatures: frozenset[str] = frozenset()
+    """Node kinds of bodyless overload signatures that belong to the next definition of the
+    same name, as its comments do (TypeScript's ``function f(a: string): string;``)."""
     masks: tuple[bytes, ...] = ()
     """Regular expressions whose first group the parser sees blanked (``preprocessor.mask``):
     macros and constructs the grammar cannot parse, which would otherwise derail the tree."""
@@ -60,6 +63,9 @@ _JS_COMMON = """
 (generator_function_declaration) @function
 (method_definition) @method
 (variable_declarator value: [(arrow_function) (function_expression)]) @function
+(assignment_expression
+  left: (member_expression) right: [(arrow_function) (function_expression)]) @function
+(assignment_expression left: (member_expression) right: (class name: (_))) @class
 """
 _JS = (
     _JS_COMMON
@@ -141,7 +147,9 @@ _BASH = """
 (function_definition) @function
 """
 
-_JS_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_declaration"})
+_JS_WRAPPERS = frozenset(
+    {"export_statement", "lexical_declaration", "variable_declaration", "expression_statement"}
+)
 """A declaration wrapping one ``name = () => ...`` declarator belongs to it.
 
 The declarator is matched alone because tree-sitter 0.26 ignores an alternation nested
@@ -156,8 +164,7 @@ _C_MACROS = (
     rb"[ \t]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)[ \t]+)+)(?=[A-Za-z_])",
     rb"^[ \t]*((?:[A-Z][A-Z0-9]*_[A-Z0-9_]*[ \t]+)+)"
     rb"(?=[A-Za-z_][^;(){}=\n]*?[ \t*&][A-Za-z_~]\w*[ \t]*\()",
-    rb"^[ \t]*((?:[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)(?:[ \t]*\([^()\n]*\))?)"
-    rb"[ \t]*(?://[^\n]*|/\*[^\n]*\*/)?$",
+    rb"^[ \t]*([A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)[ \t]*(?://[^\n]*|/\*[^\n]*\*/)?$",
 )
 """Export and attribute macros the grammar would take for names or types.
 
@@ -173,6 +180,7 @@ _CSHARP_BLIND_SPOTS = (
     rb"(?:(?<=[=(,?:])|(?<=return))[ \t]*(\*)(?=[ \t]*\()",
 )
 """``*(uint*)(p + i) = v;`` as a statement (blanked whole) and ``*(`` inside an expression."""
+_TS_SIGNATURES = frozenset({"function_signature", "method_signature"})
 _C_FAMILY_WRAPPERS = frozenset({"type_definition", "template_declaration"})
 
 LANGUAGES: dict[str, LanguageSpec] = {
@@ -205,6 +213,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
             _TS,
             interpreters=("ts-node", "tsx"),
             wrappers=_JS_WRAPPERS | {"ambient_declaration"},
+            signatures=_TS_SIGNATURES,
         ),
         LanguageSpec(
             "tsx",
@@ -213,6 +222,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
             (".tsx",),
             _TS,
             wrappers=_JS_WRAPPERS | {"ambient_declaration"},
+            signatures=_TS_SIGNATURES,
         ),
         LanguageSpec(
             "go",
@@ -315,7 +325,7 @@ _CPP_MARKERS = re.compile(
     rb"|^[ \t]*(?:class|(?:using[ \t]+)?namespace)[ \t]+\w+"
     rb"|^[ \t]*(?:private|public|protected)[ \t]*:"
     rb"|\bstd::\w"
-    rb"|^[ \t]*(?:try|constexpr)\b"
+    rb"|^[ \t]*try[ \t]*(?:\{|$)|^[ \t]*constexpr[ \t]+\w"
     rb"|^[ \t]*catch[ \t]*\(",
     re.MULTILINE,
 )
