@@ -210,6 +210,7 @@ def _attached_start(
     comment_ids: frozenset[int],
     signature_ids: frozenset[int] = frozenset(),
     name: str | None = None,
+    unseen: bytes | None = None,
 ) -> int:
     """Start of the doc comments (or attributes) sitting directly above ``outer``.
 
@@ -217,6 +218,9 @@ def _attached_start(
     sibling of its own; its comment is the body's previous sibling, so look there.
     Overload signatures of the same name above it (TypeScript's ``function f(a: string):
     string;``), blank lines or not, belong to the definition as its comments do.
+    With ``unseen`` (the source of a masked parse), text between the previous node and
+    the definition is text the parser saw as blanks (``V8_INLINE``, an ``#ifdef`` line):
+    it belongs to the definition too.
     """
     start_node = outer
     prev = outer.prev_sibling
@@ -234,6 +238,18 @@ def _attached_start(
             break
         start_node = prev
         prev = prev.prev_sibling
+    if unseen is not None:
+        parent = start_node.parent  # the root starts at its first token, not at byte 0
+        after = (
+            prev.end_byte
+            if prev is not None
+            else parent.start_byte
+            if parent is not None and parent.parent is not None
+            else 0
+        )
+        hidden = _NON_BLANK.search(unseen, after, start_node.start_byte)
+        if hidden is not None:
+            return hidden.start()
     return start_node.start_byte
 
 
@@ -270,6 +286,7 @@ def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
     wrapper_ids = kind_ids(language, spec.wrappers)
     comment_ids = kind_ids(language, spec.comments)
     signature_ids = kind_ids(language, spec.signatures)
+    unseen = source if spec.masks or spec.conditionals else None
     cursor = ts.QueryCursor(definitions_query(language))
     cursor.set_max_start_depth(MAX_DEPTH)
     captures = cursor.captures(tree.root_node)
@@ -286,7 +303,7 @@ def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
                 outer = up
             name, scope = _name(node, source, outer)
             if comment_ids:
-                start = _attached_start(outer, comment_ids, signature_ids, name)
+                start = _attached_start(outer, comment_ids, signature_ids, name, unseen)
             else:
                 start = outer.start_byte
             key = (start, outer.end_byte)

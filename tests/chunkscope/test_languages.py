@@ -80,6 +80,44 @@ class TestDetect:
         """A file's extension is trusted over a misleading shebang."""
         assert detect("x.rb", b"#!/usr/bin/env python\n") == "ruby"
 
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b"#include <vector>\nint f();\n",
+            b"#pragma once\nnamespace v8 {\n}\n",
+            b"class V8_EXPORT Array : public Object {\n};\n",
+            b"template <typename T>\nT id(T x);\n",
+            b"struct A {\n public:\n  int x;\n};\n",
+            b"inline int f() { return std::max(1, 2); }\n",
+            b"#define X 1\n" * 5000 + b"using namespace std;\n",
+        ],
+    )
+    def test_h_with_cpp_markers_is_cpp(self, content: bytes) -> None:
+        """A ``.h`` file showing a C++ marker anywhere is C++, by content, without a parse."""
+        assert detect("include/v8.h", content) == "cpp"
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b"#include <stdio.h>\nstruct uv_loop_s { int x; };\nint uv_run(void);\n",
+            b'#ifdef __cplusplus\nextern "C" {\n#endif\nint f(void);\n',
+            b"/* Please try to port your code:\n   try the new API. */\nint f(void);\n",
+            b"",
+        ],
+    )
+    def test_h_without_cpp_markers_is_c(self, content: bytes) -> None:
+        """``extern "C"`` guards and words in comments do not make a header C++."""
+        assert detect("uv.h", content) == "c"
+
+    def test_language_option_still_forces(self) -> None:
+        """``--language`` wins over content detection: a C-looking header parses as C++."""
+        from chunkscope import ChunkOptions, chunk_source
+
+        source = b"struct s { int x; };\n"
+        assert chunk_source(source, "a.h").language == "c"
+        assert chunk_source(source, "a.h", options=ChunkOptions(language="cpp")).language == "cpp"
+        assert chunk_source(source, "a.h", "cpp").language == "cpp"
+
 
 class TestCanonical:
     """``canonical(name)``: what ``--language`` accepts."""
