@@ -161,19 +161,21 @@ _C_MACROS = (
     rb"((?:(?!final\b)[A-Za-z_]\w*(?:[ \t]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\))?[ \t]+)+)"
     rb"(?=(?!final\b)[A-Za-z_]\w*\s*(?:final\b\s*)?(?::(?!:)|\{))",
     rb"^[ \t]*((?:(?:[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)"
-    rb"[ \t]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)[ \t]+)+)(?=[A-Za-z_])",
+    rb"[ \t]*\([^()]*(?:\([^()]*\)[^()]*)*\)\s+)+)(?=[A-Za-z_])",
     rb"^[ \t]*((?:[A-Z][A-Z0-9]*_[A-Z0-9_]*[ \t]+)+)"
-    rb"(?=[A-Za-z_][^;(){}=\n]*?[ \t*&][A-Za-z_~]\w*[ \t]*\()",
+    rb"(?=(?:[A-Za-z_][^;(){}=\n]*?[ \t*&])?[A-Za-z_~]\w*[ \t]*\()",
     rb"^[ \t]*([A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)[ \t]*(?://[^\n]*|/\*[^\n]*\*/)?$",
 )
 """Export and attribute macros the grammar would take for names or types.
 
 ``class V8_EXPORT Array : public Object {``: identifiers between ``class`` and the name.
 ``V8_DEPRECATED("…") void f();``, ``PyAPI_FUNC(int) f(void);``: macros with arguments at
-the start of a declaration, before its first word (capitalised with ``_``, or all capitals).
-``UV_EXTERN int uv_run(…)``, ``V8_INLINE static T* Cast(…)``: capitals with ``_`` before a
-type, a name and ``(``. ``UV_HANDLE_FIELDS`` or ``PyObject_HEAD`` alone on a line: a macro
-standing for fields or statements, with no ``;`` for the grammar to end it.
+the start of a declaration, before its first word, on its line or the one above
+(capitalised with ``_``, or all capitals).
+``UV_EXTERN int uv_run(…)``, ``V8_INLINE static T* Cast(…)``, ``V8_INLINE Local(…)``:
+capitals with ``_`` before a declaration's name and ``(``. ``UV_HANDLE_FIELDS`` or
+``PyObject_HEAD`` alone on a line: a macro standing for fields or statements, with no ``;``
+for the grammar to end it.
 """
 _CSHARP_BLIND_SPOTS = (
     rb"^[ \t]*(\*[ \t]*\([^;{}]*;)",
