@@ -41,7 +41,9 @@ class LanguageSpec:
     same name, as its comments do (TypeScript's ``function f(a: string): string;``)."""
     masks: tuple[bytes, ...] = ()
     """Regular expressions whose first group the parser sees blanked (``preprocessor.mask``):
-    macros and constructs the grammar cannot parse, which would otherwise derail the tree."""
+    macros and constructs the grammar cannot parse, which would otherwise derail the tree.
+    They run over the source after a newline, so a line-start pattern begins with a literal
+    ``\n`` (which the regex engine searches for fast) rather than ``^``."""
     conditionals: bool = False
     """``#if`` groups whose branches are not each complete are reduced to one branch."""
     method_containers: frozenset[str] = TYPE_KINDS
@@ -156,15 +158,18 @@ The declarator is matched alone because tree-sitter 0.26 ignores an alternation 
 below the captured node: ``(lexical_declaration (variable_declarator value: [...]))``
 matches every ``let``, whatever its value.
 """
-_C_MACROS = (
-    rb"\b(?:class|struct|union)[ \t]+"
+_CLASS_HEAD = (
+    rb"(?<!\w%s)[ \t]+"
     rb"((?:(?!final\b)[A-Za-z_]\w*(?:[ \t]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\))?[ \t]+)+)"
-    rb"(?=(?!final\b)[A-Za-z_]\w*\s*(?:final\b\s*)?(?::(?!:)|\{))",
-    rb"^[ \t]*((?:(?:[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)"
+    rb"(?=(?!final\b)[A-Za-z_]\w*\s*(?:final\b\s*)?(?::(?!:)|\{))"
+)
+_C_MACROS = (
+    *(word + _CLASS_HEAD % word for word in (b"class", b"struct", b"union")),
+    rb"\n[ \t]*((?:(?:[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)"
     rb"[ \t]*\([^()]*(?:\([^()]*\)[^()]*)*\)\s+)+)(?=[A-Za-z_])",
-    rb"^[ \t]*((?:[A-Z][A-Z0-9]*_[A-Z0-9_]*[ \t]+)+)"
+    rb"\n[ \t]*((?:[A-Z][A-Z0-9]*_[A-Z0-9_]*[ \t]+)+)"
     rb"(?=(?:[A-Za-z_][^;(){}=\n]*?[ \t*&])?[A-Za-z_~]\w*[ \t]*\()",
-    rb"^[ \t]*([A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)[ \t]*(?://[^\n]*|/\*[^\n]*\*/)?$",
+    rb"\n[ \t]*([A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*|[A-Z][A-Z0-9]+)[ \t]*(?://[^\n]*|/\*[^\n]*\*/)?$",
 )
 """Export and attribute macros the grammar would take for names or types.
 
@@ -178,8 +183,8 @@ capitals with ``_`` before a declaration's name and ``(``. ``UV_HANDLE_FIELDS`` 
 for the grammar to end it.
 """
 _CSHARP_BLIND_SPOTS = (
-    rb"^[ \t]*(\*[ \t]*\([^;{}]*;)",
-    rb"(?:(?<=[=(,?:])|(?<=return))[ \t]*(\*)(?=[ \t]*\()",
+    rb"\n[ \t]*(\*[ \t]*\([^;{}]*;)",
+    rb"(\*)(?:(?<=[=(,?:]\*)|(?<=[=(,?:] \*)|(?<=return \*))(?=[ \t]*\()",
 )
 """``*(uint*)(p + i) = v;`` as a statement (blanked whole) and ``*(`` inside an expression."""
 _TS_SIGNATURES = frozenset({"function_signature", "method_signature"})
