@@ -108,11 +108,11 @@ def noise(tag: dict, language: str, line: str) -> str | None:
       literal or arguments (ctags scopes them under a variable, property or function), and
       object literals ctags calls classes (``const TAGS = {…}``); chunkscope leaves
       expressions inside their statement;
-    - ``bodyless``: a declaration without a body, whose line (``line``, the source line
+    - ``bodyless``: a member declared without a body, whose line (``line``, the source line
       ctags points at) ends in ``;`` and opens no body (no ``{`` but an empty ``{}`` type,
-      no ``=>``): TypeScript interface members and overload signatures, C# ``where T : struct``
-      (which ctags reads as a struct named ``T``), Java annotation elements. Its text
-      belongs to the chunk that holds it, as a field does;
+      no ``=>``): interface members, abstract and trait methods, Java annotation elements.
+      Its text belongs to the chunk of its container, as a field's does. A top-level
+      function ctags finds at a TypeScript overload signature stays counted;
     - ``lambda``: Python ``name = lambda …``, which ctags calls a function; chunkscope keeps
       assignments in their enclosing chunk;
     - ``not-a-name``: names no language allows for a definition (``COMPREPLY=`` from Bash
@@ -134,6 +134,7 @@ def noise(tag: dict, language: str, line: str) -> str | None:
         return "lambda"
     if (
         language not in ("python", "ruby", "bash", "go")
+        and scope
         and _BODYLESS.search(line)
         and "{" not in line.replace("{}", "")
         and "=>" not in line
@@ -153,9 +154,11 @@ class Corpus:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-def _run(args: list[str], **kw: object) -> str | None:
+def _run(args: list[str], cwd: Path | None = None) -> str | None:
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False, **kw)  # type: ignore[call-overload]
+        done = subprocess.run(
+            args, capture_output=True, text=True, timeout=600, check=False, cwd=cwd
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
