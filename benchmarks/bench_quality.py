@@ -97,6 +97,10 @@ CRATES = {
 
 
 _BODYLESS = re.compile(r";\s*(?://.*)?$")
+_PROPERTY_FUNCTION = re.compile(
+    r"\s*['\"]?[\w$]+['\"]?\s*:\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>)"
+)
+"""``key: function (…) {`` or ``'key': (…) =>``: a function that is a value in an object literal."""
 
 
 def noise(tag: dict, language: str, line: str) -> str | None:
@@ -105,9 +109,9 @@ def noise(tag: dict, language: str, line: str) -> str | None:
     - ``anonymous``: ctags' placeholder names (``__anon…``, ``AnonymousFunction…``) for
       unnamed structs, classes and callbacks: there is no name to agree on;
     - ``object-literal``: JavaScript/TypeScript functions that are values in an object
-      literal or arguments (ctags scopes them under a variable, property or function), and
-      object literals ctags calls classes (``const TAGS = {…}``); chunkscope leaves
-      expressions inside their statement;
+      literal or arguments (ctags scopes them under a variable, property or function, or
+      the line reads ``key: function (…)``), and object literals ctags calls classes
+      (``const TAGS = {…}``); chunkscope leaves expressions inside their statement;
     - ``bodyless``: a member declared without a body, whose line (``line``, the source line
       ctags points at) ends in ``;`` and opens no body (no ``{`` but an empty ``{}`` type,
       no ``=>``): interface members, abstract and trait methods, Java annotation elements.
@@ -129,6 +133,8 @@ def noise(tag: dict, language: str, line: str) -> str | None:
         if tag["kind"] == "class" and not re.search(r"\bclass\b", pattern):
             return "object-literal"
         if tag.get("scopeKind") in ("variable", "property", "constant", "function", "method"):
+            return "object-literal"
+        if _PROPERTY_FUNCTION.match(line):
             return "object-literal"
     if language == "python" and re.search(r"=\s*lambda\b", pattern):
         return "lambda"

@@ -67,7 +67,7 @@ _JS_COMMON = """
 (variable_declarator value: [(arrow_function) (function_expression)]) @function
 (assignment_expression
   left: (member_expression) right: [(arrow_function) (function_expression)]) @function
-(assignment_expression left: (member_expression) right: (class name: (_))) @class
+(assignment_expression left: (member_expression) right: (class)) @class
 """
 _JS = (
     _JS_COMMON
