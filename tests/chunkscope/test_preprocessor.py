@@ -93,6 +93,18 @@ class TestConditionals:
             ("function", "f", 1, 8)
         ]
 
+    def test_class_head_split_across_branches(self) -> None:
+        """A class whose base differs per branch is one class, with its methods and no gaps."""
+        source = (
+            b"#ifdef USE_B\nclass A : public B {\n#else\nclass A : public C {\n#endif\n"
+            b" public:\n  void f() {}\n};\n"
+        )
+        chunks = chunk_source(source, "a.hpp").chunks
+        assert [(c.kind, c.name, c.parent, c.start_line) for c in chunks] == [
+            ("class", "A", None, 1),
+            ("method", "f", "A", 7),
+        ]
+
     def test_if_zero_reads_the_else_branch(self) -> None:
         """``#if 0`` is dead code: the ``#else`` branch is the one read."""
         source = b"#if 0\nint old(void) {\n#else\nint fresh(void) {\n#endif\n  return 0;\n}\n"
