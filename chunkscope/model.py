@@ -19,6 +19,12 @@ ChunkKind = Literal[
     "function", "method", "class", "struct", "enum", "interface", "impl", "module", "code"
 ]
 Outcome = Literal["chunked", "skipped", "error"]
+CacheLookup = Literal["hit", "miss", "error"]
+"""What the chunk cache did for one file: served its chunks (``hit``), did not hold them so
+the file was chunked and stored (``miss``), or failed for it (``error``: chunked without it)."""
+DEFAULT_CACHE_MAX_BYTES = 1 << 30
+CACHE_ENV = "CHUNKSCOPE_CACHE"
+"""The cache path ``chunkscope chunk`` and ``serve`` use when ``--cache`` is not given."""
 
 SKIP_REASONS: dict[str, str] = {
     "binary": "NUL byte in the first block: not a text file",
@@ -44,6 +50,11 @@ class ChunkOptions:
     jobs: int = 1
     follow_symlinks: bool = False
     respect_gitignore: bool = True
+    cache: str | None = None
+    """Path of a chunk cache (``chunkscope.cache``): unchanged files are not parsed again.
+    None (the default) means no cache."""
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
+    """Past this many bytes in use, the cache evicts its least recently used entries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +175,9 @@ class FileResult:
     error: str | None = None
     has_syntax_error: bool = False
     timings: StageTimes = NOT_MEASURED
+    cache: CacheLookup | None = None
+    """The chunk cache's part in this file; None when no cache was asked for, or for a file
+    skipped before its chunks could be looked up (binary, empty, unknown language...)."""
 
     @property
     def seconds(self) -> float:

@@ -82,6 +82,13 @@ def chunk_bytes(
         name = detect(path, source)
     if name is None:
         return _skipped(path, "unknown_language", start, size=size)
+    lookup = None
+    if options.cache is not None:
+        from chunkscope.cache import lookup as cache_lookup
+
+        lookup = cache_lookup(source, path, name, options, start)
+        if lookup.hit is not None:
+            return lookup.hit
     parse_start = parse_end = extract_start = nodes = 0
     has_error = False
     try:
@@ -114,7 +121,7 @@ def chunk_bytes(
             ),
         )
     end = now_ns()
-    return FileResult(
+    result = FileResult(
         path=path,
         outcome="chunked",
         language=name,
@@ -125,6 +132,7 @@ def chunk_bytes(
             start, end, parse_start, parse_end, extract_start, end, nodes, has_error
         ),
     )
+    return result if lookup is None else lookup.store(result, nodes)
 
 
 def chunk_source(
@@ -204,7 +212,12 @@ def in_worker_process() -> bool:
 
 
 def _worker_batch(batch: list[Entry], options: ChunkOptions) -> list[FileResult]:
-    return [process_entry(entry, options) for entry in batch]
+    results = [process_entry(entry, options) for entry in batch]
+    if options.cache is not None:
+        from chunkscope.cache import flush_all
+
+        flush_all()
+    return results
 
 
 def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
@@ -252,6 +265,10 @@ def chunk_paths(
     the walk, the logs and the run's telemetry stay here.
     """
     options = options or DEFAULT_OPTIONS
+    if options.cache is not None:
+        from chunkscope import cache
+
+        options = cache.prepare(options)
     given = [os.fspath(p) for p in paths]
     log = get_logger()
     root = str(run_root(given))
@@ -266,6 +283,7 @@ def chunk_paths(
         results = _parallel(entries, options, options.jobs)
     else:
         results = (process_entry(entry, options) for entry in entries)
+    cache_failed = options.jobs == 1  # in-process, the cache says itself what went wrong
     for result in results:
         counts[result.outcome] += 1
         chunks += len(result.chunks)
@@ -273,7 +291,18 @@ def chunk_paths(
             log.info("file.skipped", path=result.path, reason=result.reason)
         elif result.outcome == "error":
             log.warning("file.errored", path=result.path, error=result.error)
+        if result.cache == "error" and not cache_failed:
+            cache_failed = True
+            log.warning(
+                "cache.worker_failed",
+                path=options.cache,
+                reason="the cache failed in a worker process; its files are chunked without it",
+            )
         yield result
+    if options.cache is not None:
+        from chunkscope.cache import flush_all
+
+        flush_all()
     log.info(
         "run.summary",
         files_chunked=counts["chunked"],

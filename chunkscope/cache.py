@@ -1,0 +1,709 @@
+"""A content-addressed chunk cache: unchanged files are not parsed again.
+
+A RAG index is rebuilt over trees where nearly every file is unchanged since the last
+run. With a cache, each file's chunks are stored under a key made of its bytes and of
+everything else that can change them: the language, the options that shape chunks
+(``max_lines``, ``max_bytes``), chunkscope's version and chunking code, and the versions
+of tree-sitter and of the language's grammar package. The path is not part of the key,
+so a renamed or copied file is a hit; what depends on the path (``Chunk.path`` and the
+chunk ids, see ``model.id_hasher``) is recomputed on every hit, as is each chunk's text,
+sliced from the bytes that were hashed. Output with the cache is byte-identical to
+output without it.
+
+    >>> from chunkscope import ChunkOptions, chunk_paths
+    >>> options = ChunkOptions(cache="/tmp/chunkscope.cache")
+    >>> results = list(chunk_paths(["chunkscope"], options))   # cold: every file a miss
+    >>> {r.cache for r in chunk_paths(["chunkscope"], options) if r.outcome == "chunked"}
+    {'hit'}
+
+Storage is one SQLite file (the standard library's ``sqlite3``) in WAL mode with a busy
+timeout, so ``--jobs`` workers and ``serve`` workers read and write it at once; every
+write is a transaction, so a process killed mid-write leaves the last committed state.
+Each entry carries a checksum over its key and encoding, verified before use: a damaged
+entry is a miss, never a wrong chunk. A file at the path that is not a chunkscope cache
+is never touched; a damaged cache or one from an older schema is rebuilt; either way the
+run goes on (uncached if need be) after one warning. ``max_bytes`` bounds the pages in
+use; the least recently used entries are evicted past it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from chunkscope.logs import get_logger
+from chunkscope.model import (
+    DEFAULT_CACHE_MAX_BYTES,
+    CacheLookup,
+    Chunk,
+    ChunkKind,
+    ChunkOptions,
+    FileResult,
+    id_hasher,
+)
+
+try:  # see model.py: hashlib would also load libcrypto
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a CPython built without _blake2
+    from hashlib import blake2b
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x63736331
+"""``PRAGMA application_id`` of a chunkscope cache ("csc1"): tells ours from any other file."""
+BUSY_TIMEOUT_SECONDS = 10.0
+TOUCH_BATCH = 256
+"""Hits whose last-use time is written in one transaction (LRU order is best effort)."""
+PAGE_CACHE_KIB = 512
+"""SQLite's page cache per connection (its default is 2 MB): lookups are one rowid search
+each, the OS caches the file, and the chunker's memory budget is tight."""
+EVICT_CHECK_BYTES = 1 << 20
+"""Written bytes between two checks of the size bound (or a sixteenth of the bound)."""
+EVICT_TARGET = 0.9
+"""Eviction frees down to this share of ``max_bytes``, so it does not run on every write."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_KINDS: tuple[ChunkKind, ...] = (
+    "function",
+    "method",
+    "class",
+    "struct",
+    "enum",
+    "interface",
+    "impl",
+    "module",
+    "code",
+)
+_KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
+_FIELDS = 10
+_CHUNKER_MODULES = ("extractor", "languages", "model", "parser")
+"""Modules whose code decides chunks: their bytes are part of every key, so a cache never
+outlives a change to the chunker, version bump or not."""
+
+_SCHEMA = (
+    "CREATE TABLE entries (id INTEGER PRIMARY KEY, key BLOB NOT NULL, value BLOB NOT NULL,"
+    " checksum BLOB NOT NULL, used INTEGER NOT NULL)",
+    "CREATE INDEX entries_used ON entries (used)",
+)
+"""``id`` is the key's first 8 bytes, so a lookup is one rowid search and the table needs no
+second index on ``key``; the full key is compared on read."""
+
+
+class CacheUnavailable(Exception):
+    """The file at the cache path cannot be used as a cache; the message says why."""
+
+
+# -- keys and entries --------------------------------------------------------------------------
+
+
+@cache
+def _installed_version(distribution: str) -> str:
+    """The installed version of ``distribution``, read from its ``.dist-info`` folder.
+
+    This is the lookup ``importlib.metadata.version`` makes for an installed wheel, without
+    importing ``importlib.metadata``, whose email, zipfile and csv modules add 3 MB to every
+    process (50 modules); that module is the fallback for anything else (eggs, zips).
+    """
+    prefix = distribution.replace("-", "_").lower() + "-"
+    for folder in sys.path:
+        try:
+            names = [n for n in os.listdir(folder or ".") if n.lower().startswith(prefix)]
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".dist-info"):
+                continue
+            metadata = os.path.join(folder, name, "METADATA")
+            with contextlib.suppress(OSError), open(metadata, encoding="utf-8") as fh:
+                for line in fh:
+                    if line.startswith("Version:"):
+                        return line.split(":", 1)[1].strip()
+                    if not line.strip():
+                        break
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not-installed"
+
+
+@cache
+def _code_fingerprint() -> str:
+    import importlib
+
+    digest = blake2b(digest_size=16)
+    for name in _CHUNKER_MODULES:
+        module = importlib.import_module(f"chunkscope.{name}")
+        with contextlib.suppress(OSError, TypeError):
+            digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+@cache
+def _salt(language: str, max_lines: int, max_bytes: int) -> bytes:
+    """Everything but the bytes that goes into a key; computed once per process and language."""
+    from chunkscope.languages import LANGUAGES
+
+    grammar = LANGUAGES[language].module.replace("_", "-")
+    parts = (
+        f"schema={SCHEMA_VERSION}",
+        f"chunkscope={_installed_version('chunkscope')}",
+        f"code={_code_fingerprint()}",
+        f"tree-sitter={_installed_version('tree-sitter')}",
+        f"{grammar}={_installed_version(grammar)}",
+        f"language={language}",
+        f"max_lines={max_lines}",
+        f"max_bytes={max_bytes}",
+    )
+    return blake2b("\n".join(parts).encode(), digest_size=16).digest()
+
+
+def cache_key(source: bytes, language: str, options: ChunkOptions) -> bytes:
+    """The 16-byte key of ``source`` chunked as ``language`` with ``options``."""
+    digest = blake2b(_salt(language, options.max_lines, options.max_bytes), digest_size=16)
+    digest.update(source)
+    return digest.digest()
+
+
+def _checksum(key: bytes, value: bytes) -> bytes:
+    digest = blake2b(key, digest_size=8)
+    digest.update(value)
+    return digest.digest()
+
+
+def encode(result: FileResult, node_count: int = 0) -> bytes:
+    """A chunked file's chunks without anything that depends on its path or its text."""
+    flat: list[Any] = [int(result.has_syntax_error), node_count]
+    for c in result.chunks:
+        flat += (
+            _KIND_CODE[c.kind],
+            c.name,
+            c.parent,
+            c.start_line,
+            c.end_line,
+            c.start_byte,
+            c.end_byte,
+            int(c.has_syntax_error),
+            c.part,
+            c.parts,
+        )
+    return orjson.dumps(flat)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An entry turned back into the file's chunks for one path."""
+
+    chunks: tuple[Chunk, ...]
+    has_syntax_error: bool
+    node_count: int
+
+
+def decode(value: bytes, source: bytes, path: str, language: str) -> Decoded:
+    """Rebuild the chunks of ``source`` at ``path``; raises ``ValueError`` on a bad entry."""
+    flat = orjson.loads(value)
+    if not isinstance(flat, list) or len(flat) < 2 or (len(flat) - 2) % _FIELDS:
+        raise ValueError("malformed cache entry")
+    prefix = id_hasher(path)
+    size = len(source)
+    chunks: list[Chunk] = []
+    for i in range(2, len(flat), _FIELDS):
+        kind, name, parent, first, last, start, end, error, part, parts = flat[i : i + _FIELDS]
+        if not 0 <= start < end <= size:
+            raise ValueError("cache entry out of the file's bounds")
+        content = source[start:end]
+        digest = prefix.copy()
+        digest.update(b"\0%d:%d\0" % (start, end))
+        digest.update(content)
+        chunks.append(
+            Chunk(
+                digest.hexdigest(),
+                path,
+                language,
+                _KINDS[kind],
+                name,
+                parent,
+                first,
+                last,
+                start,
+                end,
+                content.decode("utf-8", "replace"),
+                error == 1,
+                part,
+                parts,
+            )
+        )
+    return Decoded(tuple(chunks), flat[0] == 1, flat[1])
+
+
+# -- the SQLite file -----------------------------------------------------------------------------
+
+
+def _sidecars(path: str) -> tuple[str, ...]:
+    return (path, path + "-wal", path + "-shm", path + "-journal")
+
+
+def _identify(path: str) -> Literal["absent", "ours", "foreign"]:
+    """Tell from the 100-byte SQLite header whether ``path`` is a chunkscope cache."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except FileNotFoundError:
+        return "absent"
+    except IsADirectoryError:
+        raise CacheUnavailable("is a directory") from None
+    except OSError as exc:
+        raise CacheUnavailable(f"cannot read it: {exc.strerror or exc}") from None
+    if not header:
+        return "absent"  # an empty file is an empty database to SQLite
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return "foreign"
+    app_id = int.from_bytes(header[68:72], "big")
+    return "ours" if app_id == APPLICATION_ID else "foreign"
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """One connection with the cache's settings; tests wrap this to simulate a full disk."""
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+    return conn
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Cache:
+    """One process's handle on a cache file; thread-safe (serve's ``--threads`` shares it).
+
+    Opening checks that the file is a chunkscope cache of this schema, creating it when
+    absent and rebuilding it when it is ours but damaged or older. ``check=True`` adds
+    SQLite's ``quick_check`` (the run's main process does it once; workers skip it).
+    ``notes`` lists what opening had to repair, for the one warning the caller logs.
+    """
+
+    def __init__(self, path: str, max_bytes: int = DEFAULT_CACHE_MAX_BYTES, *, check: bool = False):
+        self.path = os.path.abspath(path)
+        self.max_bytes = max_bytes
+        self.notes: list[str] = []
+        self.write_error: str | None = None
+        self.read_error: str | None = None
+        self._lock = threading.Lock()
+        self._touched: list[tuple[int, int]] = []
+        self._written = 0
+        self._conn = self._open(check)
+
+    # opening
+
+    def _open(self, check: bool) -> sqlite3.Connection:
+        kind = _identify(self.path)
+        if kind == "foreign":
+            raise CacheUnavailable(
+                "not a chunkscope cache; left untouched (remove it or pick another path)"
+            )
+        try:
+            conn = self._prepare(check)
+        except CacheUnavailable:
+            raise
+        except sqlite3.DatabaseError as exc:
+            busy_or_denied = isinstance(exc, sqlite3.OperationalError) and not _damaged(exc)
+            if kind != "ours" or busy_or_denied:
+                raise CacheUnavailable(_describe(exc)) from None
+            self._remove()
+            self.notes.append(f"damaged ({exc}); rebuilt empty")
+            try:
+                conn = self._prepare(False)
+            except sqlite3.Error as again:
+                raise CacheUnavailable(_describe(again)) from None
+        return conn
+
+    def _remove(self) -> None:
+        for name in _sidecars(self.path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+
+    def _prepare(self, check: bool) -> sqlite3.Connection:
+        conn = _connect(self.path)
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only before the first table
+                conn.execute("PRAGMA journal_mode=WAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                self._migrate(conn)
+            if check:
+                verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {verdict}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Create the schema, or replace an older one; concurrent openers serialise here."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise CacheUnavailable(f"written by a newer chunkscope (schema {version})")
+            if version < SCHEMA_VERSION:
+                old = conn.execute(
+                    "SELECT type, name FROM sqlite_master "
+                    "WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'"
+                ).fetchall()
+                for kind, name in old:
+                    conn.execute(f'DROP {kind} IF EXISTS "{name}"')
+                if version > 0 or old:
+                    self.notes.append(f"schema {version} is older than {SCHEMA_VERSION}; rebuilt")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    # entries
+
+    def get(self, key: bytes) -> bytes | None:
+        """The verified value under ``key``, or None; raises ``sqlite3.Error`` on failure."""
+        ident = int.from_bytes(key[:8], "big", signed=True)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT key, value, checksum FROM entries WHERE id = ?", (ident,)
+            ).fetchone()
+            if row is None or row[0] != key or row[2] != _checksum(key, row[1]):
+                return None
+            self._touched.append((time.time_ns(), ident))
+            if len(self._touched) >= TOUCH_BATCH:
+                self._flush_touches()
+        return bytes(row[1])
+
+    def put(self, key: bytes, value: bytes) -> None:
+        """Store one entry in its own transaction; raises ``sqlite3.Error`` on failure."""
+        ident = int.from_bytes(key[:8], "big", signed=True)
+        with self._lock:
+            self._conn.execute(  # a statement outside BEGIN is its own transaction
+                "INSERT OR REPLACE INTO entries (id, key, value, checksum, used) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (ident, key, value, _checksum(key, value), time.time_ns()),
+            )
+            self._written += len(key) + len(value)
+            if self._written >= min(EVICT_CHECK_BYTES, self.max_bytes // 16):
+                self._written = 0
+                self._evict_if_over()
+
+    def _flush_touches(self) -> None:
+        touched, self._touched = self._touched, []
+        if not touched or self.write_error is not None:
+            return
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("UPDATE entries SET used = ? WHERE id = ?", touched)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            self.write_error = _describe(exc)
+
+    def flush(self) -> None:
+        """Write the last-use times of recent hits (LRU order); never raises."""
+        with self._lock:
+            self._flush_touches()
+            if self._written and self.write_error is None:
+                self._written = 0
+                with contextlib.suppress(sqlite3.Error):
+                    self._evict_if_over()
+
+    # size
+
+    def used_bytes(self) -> int:
+        """Bytes of database pages holding entries (the file less its free pages)."""
+        conn = self._conn
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
+
+    def _evict_if_over(self) -> None:
+        if self.used_bytes() > self.max_bytes:
+            self._evict(int(self.max_bytes * EVICT_TARGET))
+
+    def _evict(self, target: int) -> int:
+        """Delete least recently used entries until the pages in use fit ``target``."""
+        conn = self._conn
+        removed = 0
+        for _ in range(64):
+            used = self.used_bytes()
+            if used <= target:
+                break
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = conn.execute(
+                    "SELECT id, length(key) + length(value) + 32 FROM entries ORDER BY used"
+                ).fetchmany(4096)
+                if not rows:
+                    conn.execute("COMMIT")
+                    break
+                need, victims = used - target, []
+                for ident, size in rows:
+                    victims.append((ident,))
+                    need -= size
+                    if need <= 0:
+                        break
+                conn.executemany("DELETE FROM entries WHERE id = ?", victims)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            removed += len(victims)
+            conn.execute("PRAGMA incremental_vacuum")
+        return removed
+
+    def prune(self, max_bytes: int | None = None) -> int:
+        """Evict down to ``max_bytes`` (default: this handle's bound), then compact the file."""
+        with self._lock:
+            self._flush_touches()
+            removed = self._evict(self.max_bytes if max_bytes is None else max_bytes)
+            self._compact()
+        return removed
+
+    def clear(self) -> int:
+        """Delete every entry and compact the file."""
+        with self._lock:
+            self._touched.clear()
+            removed = self._conn.execute("DELETE FROM entries").rowcount
+            self._compact()
+        return int(removed)
+
+    def _compact(self) -> None:
+        self._conn.execute("VACUUM")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def stats(self) -> dict[str, Any]:
+        """What is in the cache, for ``chunkscope cache stats``."""
+        with self._lock:
+            self._flush_touches()
+            count, payload, oldest, newest = self._conn.execute(
+                "SELECT count(*), coalesce(sum(length(key) + length(value)), 0), "
+                "min(used), max(used) FROM entries"
+            ).fetchone()
+            used = self.used_bytes()
+
+        def size(name: str) -> int:
+            try:
+                return os.stat(name).st_size
+            except OSError:
+                return 0
+
+        def stamp(ns: int | None) -> str | None:
+            if ns is None:
+                return None
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ns / 1e9))
+
+        return {
+            "path": self.path,
+            "schema": SCHEMA_VERSION,
+            "entries": count,
+            "entry_bytes": payload,
+            "used_bytes": used,
+            "file_bytes": size(self.path),
+            "wal_bytes": size(self.path + "-wal"),
+            "oldest_use": stamp(oldest),
+            "newest_use": stamp(newest),
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush_touches()
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("malformed", "not a database", "corrupt", "quick_check"))
+
+
+# -- one handle per process, and the pipeline's hook ----------------------------------------------
+
+
+@dataclass(slots=True)
+class _Slot:
+    cache: Cache | None
+    problem: str | None
+    warned: bool = False
+
+
+_slots: dict[tuple[str, int], _Slot] = {}
+_slots_lock = threading.Lock()
+
+
+def _in_worker() -> bool:
+    """In a ``--jobs`` or ``serve`` worker the main process has already opened and warned."""
+    mp = sys.modules.get("multiprocessing")
+    return mp is not None and mp.parent_process() is not None
+
+
+def _warn(event: str, path: str, reason: str) -> None:
+    get_logger().warning(event, path=path, reason=reason)
+
+
+def open_cache(path: str, max_bytes: int, *, check: bool = False) -> _Slot:
+    """This process's handle on the cache at ``path``, opened on first use.
+
+    Every problem is logged once per process (never from a worker, whose main process
+    opened the same file first and said it there).
+    """
+    key = (os.path.abspath(path), max_bytes)
+    slot = _slots.get(key)
+    if slot is not None:
+        return slot
+    with _slots_lock:
+        slot = _slots.get(key)
+        if slot is not None:
+            return slot
+        quiet = _in_worker()
+        try:
+            handle = Cache(path, max_bytes, check=check and not quiet)
+        except (CacheUnavailable, sqlite3.Error) as exc:
+            reason = str(exc) if isinstance(exc, CacheUnavailable) else _describe(exc)
+            slot = _Slot(None, reason, warned=quiet)
+            if not quiet:
+                _warn("cache.unavailable", path, reason + "; chunking without a cache")
+        else:
+            slot = _Slot(handle, None, warned=quiet)
+            for note in handle.notes if not quiet else ():
+                _warn("cache.rebuilt", path, note)
+        _slots[key] = slot
+        return slot
+
+
+def prepare(options: ChunkOptions) -> ChunkOptions:
+    """Open (and check) ``options.cache`` before a run; without a usable cache, no cache.
+
+    Called by the run's main process, so each problem is one warning there and worker
+    processes never try a cache that cannot work.
+    """
+    if options.cache is None:
+        return options
+    slot = open_cache(options.cache, options.cache_max_bytes, check=True)
+    return options if slot.cache is not None else replace(options, cache=None)
+
+
+def flush_all() -> None:
+    """Write pending last-use times of every open cache; end of a batch or a run."""
+    for slot in list(_slots.values()):
+        if slot.cache is not None:
+            slot.cache.flush()
+
+
+def close_all() -> None:
+    """Close every handle this process opened (tests, ``chunkscope cache``)."""
+    with _slots_lock:
+        for slot in _slots.values():
+            if slot.cache is not None:
+                slot.cache.close()
+        _slots.clear()
+
+
+def _failed(slot: _Slot, what: str, exc: BaseException) -> None:
+    assert slot.cache is not None
+    reason = _describe(exc)
+    if what == "read":
+        slot.cache.read_error = reason
+    slot.cache.write_error = reason
+    if not slot.warned:
+        slot.warned = True
+        _warn(f"cache.{what}_failed", slot.cache.path, reason + "; continuing without storing")
+
+
+@dataclass(slots=True)
+class Lookup:
+    """The cache's answer for one file: a ready result on a hit, else how to store the file."""
+
+    hit: FileResult | None
+    state: CacheLookup
+    slot: _Slot | None = None
+    key: bytes = b""
+
+    def store(self, result: FileResult, node_count: int = 0) -> FileResult:
+        """Store a freshly chunked file and mark it with this lookup's outcome."""
+        slot = self.slot
+        if (
+            result.outcome == "chunked"
+            and slot is not None
+            and slot.cache is not None
+            and slot.cache.write_error is None
+        ):
+            try:
+                slot.cache.put(self.key, encode(result, node_count))
+            except sqlite3.Error as exc:
+                _failed(slot, "write", exc)
+                return replace(result, cache="error")
+        return replace(result, cache=self.state)
+
+
+def lookup(
+    source: bytes, path: str, language: str, options: ChunkOptions, started: float
+) -> Lookup:
+    """Look ``source`` up; on a hit the result is ready, chunks rebuilt for ``path``."""
+    assert options.cache is not None
+    slot = open_cache(options.cache, options.cache_max_bytes)
+    handle = slot.cache
+    if handle is None or handle.read_error is not None:
+        return Lookup(None, "error")
+    key = cache_key(source, language, options)
+    try:
+        value = handle.get(key)
+    except sqlite3.Error as exc:
+        _failed(slot, "read", exc)
+        return Lookup(None, "error")
+    if value is not None:
+        try:
+            decoded = decode(value, source, path, language)
+        except (ValueError, TypeError, IndexError, orjson.JSONDecodeError):
+            pass  # verified yet undecodable: written by a buggy build; chunk and overwrite
+        else:
+            return Lookup(
+                FileResult(
+                    path=path,
+                    outcome="chunked",
+                    language=language,
+                    size=len(source),
+                    chunks=decoded.chunks,
+                    has_syntax_error=decoded.has_syntax_error,
+                    seconds=time.perf_counter() - started,
+                    cache="hit",
+                ),
+                "hit",
+            )
+    return Lookup(None, "miss", slot, key)
+
+
+def entries(path: str) -> Iterator[tuple[bytes, bytes]]:
+    """Every (key, value) in the cache at ``path`` (tests and debugging)."""
+    conn = _connect(path)
+    try:
+        yield from conn.execute("SELECT key, value FROM entries")
+    finally:
+        conn.close()
