@@ -43,8 +43,10 @@ class LanguageTotals:
 class RunReport:
     """Running totals of one run; ``add`` every result, then ``finish`` once."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: str | None = None) -> None:
         self.started = time.perf_counter()
+        self.cache_path = cache
+        self.cache = {"hit": 0, "miss": 0, "error": 0}
         self.seconds: float | None = None
         self.counts = {"chunked": 0, "skipped": 0, "error": 0}
         self.chunks = 0
@@ -69,6 +71,8 @@ class RunReport:
             heapq.heappush(self._slowest, entry)
         elif entry[0] > self._slowest[0][0]:
             heapq.heapreplace(self._slowest, entry)
+        if result.cache is not None:
+            self.cache[result.cache] += 1
         if result.outcome == "chunked":
             totals = self.languages.get(result.language or "")
             if totals is None:
@@ -113,6 +117,7 @@ class RunReport:
             },
             "errors": self.errors,
             "slowest": [_slow_entry(r) for r in self.slowest()],
+            "cache": self._cache_dict(),
             "languages": {
                 name: {
                     "files": t.files,
@@ -122,6 +127,20 @@ class RunReport:
                 }
                 for name, t in sorted(self.languages.items())
             },
+        }
+
+    def _cache_dict(self) -> dict[str, Any] | None:
+        """Lookups by result; ``hit_ratio`` is hits over lookups (None before any lookup)."""
+        if self.cache_path is None:
+            return None
+        lookups = sum(self.cache.values())
+        return {
+            "path": self.cache_path,
+            "lookups": lookups,
+            "hits": self.cache["hit"],
+            "misses": self.cache["miss"],
+            "errors": self.cache["error"],
+            "hit_ratio": round(self.cache["hit"] / lookups, 4) if lookups else None,
         }
 
     def slowest(self) -> list[FileResult]:
@@ -159,6 +178,10 @@ class RunReport:
             table.add_row(f"skipped: {reason}", str(len(paths)), "", "", style="dim")
         if self.errors:
             table.add_row("errored", str(len(self.errors)), "", "", style="bold red")
+        if self.cache_path is not None:
+            table.add_section()
+            for name, style in (("hit", "green"), ("miss", ""), ("error", "red")):
+                table.add_row(f"cache {name}", str(self.cache[name]), "", "", style=style)
         slow = Table(title="slowest files", title_justify="left", show_edge=False)
         for column in ("path", "language", "KB", "parse ms", "extract ms", "total ms"):
             slow.add_column(column, justify="left" if column in ("path", "language") else "right")

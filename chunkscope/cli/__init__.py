@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "loadtest": "chunkscope.cli.loadtest",
     "bench": "chunkscope.cli.bench",
     "dashboards": "chunkscope.cli.dashboards",
+    "cache": "chunkscope.cli.cache",
 }
 """Subcommand name -> module implementing it."""
 

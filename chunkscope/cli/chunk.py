@@ -32,7 +32,7 @@ from chunkscope import pipeline
 from chunkscope.cli._types import whole_number
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
-from chunkscope.model import Chunk, ChunkOptions, FileResult
+from chunkscope.model import CACHE_ENV, Chunk, ChunkOptions, FileResult
 from chunkscope.report import RunReport
 
 FORMATS = ("jsonl", "json", "table")
@@ -122,6 +122,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--follow-symlinks", action="store_true", help="follow symbolic links (loops are caught)"
     )
     p.add_argument("--no-gitignore", action="store_true", help="do not honour .gitignore files")
+    add_cache_arguments(p)
     p.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr"
     )
@@ -133,6 +134,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="log more on stderr: -v info (every skip), -vv debug",
     )
     p.set_defaults(func=run)
+
+
+def add_cache_arguments(p: argparse.ArgumentParser) -> None:
+    """``--cache`` and ``--cache-max-bytes``, shared by ``chunk`` and ``serve``."""
+    p.add_argument(
+        "--cache",
+        metavar="PATH",
+        default=os.environ.get(CACHE_ENV) or None,
+        help=f"chunk cache file: unchanged files are not parsed again (${CACHE_ENV}; none)",
+    )
+    p.add_argument(
+        "--cache-max-bytes",
+        type=_positive,
+        default=_DEFAULTS.cache_max_bytes,
+        metavar="N",
+        help=f"evict least recently used cache entries past N bytes ({_DEFAULTS.cache_max_bytes})",
+    )
+
+
+def cache_path(value: str | None) -> str | None:
+    """``--cache`` checked like ``--output``: its folder must exist."""
+    if value is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--cache {value}: folder {folder} does not exist")
+    if os.path.isdir(value):
+        raise UsageError(f"--cache {value}: is a directory")
+    return value
 
 
 def _options(args: argparse.Namespace) -> ChunkOptions:
@@ -160,6 +190,8 @@ def _options(args: argparse.Namespace) -> ChunkOptions:
         jobs=args.jobs or (REMOTE_JOBS_PER_URL * len(args.remote) if args.remote else 1),
         follow_symlinks=args.follow_symlinks,
         respect_gitignore=not args.no_gitignore,
+        cache=cache_path(args.cache),
+        cache_max_bytes=args.cache_max_bytes,
     )
 
 
@@ -386,7 +418,11 @@ def run(args: argparse.Namespace) -> int:
     log_stream = handler.stream
     interactive = sys.stderr.isatty() and not args.quiet
     show_summary = not args.quiet and (sys.stderr.isatty() or args.output is not None)
-    report = RunReport()
+    if options.cache is not None:
+        from chunkscope.cache import prepare
+
+        options = prepare(options)  # one warning and no cache when the file cannot serve
+    report = RunReport(cache=args.cache)
     try:
         sink, owned = _open_sink(args.output)
     except UsageError as exc:
@@ -461,6 +497,8 @@ def _write_report(
             "follow_symlinks": options.follow_symlinks,
             "respect_gitignore": options.respect_gitignore,
             "remote": list(args.remote or []),
+            "cache": args.cache,
+            "cache_max_bytes": options.cache_max_bytes,
         },
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

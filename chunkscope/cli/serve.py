@@ -11,8 +11,10 @@ telemetry is flushed, exit status 0.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from chunkscope.cli._types import positive_float, whole_number
+from chunkscope.cli.chunk import UsageError, add_cache_arguments, cache_path
 from chunkscope.logs import configure_console
 from chunkscope.serve.limits import Limits
 
@@ -92,6 +94,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="S",
         help=f"seconds SIGTERM waits for in-flight requests ({_D.shutdown_grace_seconds:g})",
     )
+    add_cache_arguments(p)
     p.add_argument("--log-level", default="warning", help="uvicorn log level (warning)")
     p.add_argument("--access-log", action="store_true", help="log every request (uvicorn)")
     p.set_defaults(func=run)
@@ -100,6 +103,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from chunkscope.serve.server import run as serve
 
+    try:
+        cache = cache_path(args.cache)
+    except UsageError as exc:
+        print(f"chunkscope serve: error: {exc}", file=sys.stderr)
+        return 2
     configure_console()
     limits = Limits(
         workers=args.workers,
@@ -118,5 +126,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         log_level=args.log_level,
         access_log=args.access_log,
+        cache=cache,
+        cache_max_bytes=args.cache_max_bytes,
     )
     return 0

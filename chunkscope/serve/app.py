@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chunkscope.languages import LANGUAGES
 from chunkscope.logs import get_logger
-from chunkscope.model import ChunkOptions
+from chunkscope.model import DEFAULT_CACHE_MAX_BYTES, ChunkOptions
 from chunkscope.serve import telemetry
 from chunkscope.serve.limits import Limits
 from chunkscope.serve.pool import ChunkPool, WorkerLost
@@ -136,12 +136,15 @@ def create_app(
     telemetry_on: bool | None = None,
     tracer_provider: Any = None,
     meter_provider: Any = None,
+    cache: str | None = None,
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
 ) -> FastAPI:
     """Build the service.
 
     ``threads=True`` runs chunking in worker threads of this process instead of worker
     processes (tests with in-memory exporters, or a single-core box). ``telemetry_on``
-    defaults to ``CHUNKSCOPE_OTEL``; the providers default to the global ones.
+    defaults to ``CHUNKSCOPE_OTEL``; the providers default to the global ones. ``cache`` is
+    a chunk cache path the workers share (``chunkscope.cache``).
     """
     resolved = (limits or Limits()).resolved()
     enabled = telemetry.enabled() if telemetry_on is None else telemetry_on
@@ -153,6 +156,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if cache is not None:
+            from chunkscope.cache import prepare
+
+            app.state.options = prepare(app.state.options)  # warns once here, not per worker
         await pool.start()
         log.info(
             "serve.ready",
@@ -182,7 +189,9 @@ def create_app(
     )
     app.state.limits = resolved
     app.state.pool = pool
-    app.state.options = ChunkOptions(max_file_bytes=resolved.max_file_bytes)
+    app.state.options = ChunkOptions(
+        max_file_bytes=resolved.max_file_bytes, cache=cache, cache_max_bytes=cache_max_bytes
+    )
     app.state.telemetry_on = enabled
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -78,6 +78,10 @@ def chunk_task(
             shapes = tuple((c.kind, c.end_byte - c.start_byte) for c in result.chunks)
             measured = (replace(result, chunks=()), shapes)
         out.append((encode_result(result), measured))
+    if options.cache is not None:
+        from chunkscope.cache import flush_all
+
+        flush_all()
     return out
 
 

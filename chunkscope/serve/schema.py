@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from chunkscope.languages import canonical, detect
@@ -100,11 +100,7 @@ def _options_from(data: dict[str, Any], base: ChunkOptions) -> ChunkOptions:
         values[key] = value
     if not values:
         return base
-    return ChunkOptions(
-        max_lines=values.get("max_lines", base.max_lines),
-        max_bytes=values.get("max_bytes", base.max_bytes),
-        max_file_bytes=base.max_file_bytes,
-    )
+    return replace(base, **values)
 
 
 def _json(body: bytes) -> Any:
@@ -180,6 +176,7 @@ def result_dict(result: FileResult) -> dict[str, Any]:
         "has_syntax_error": result.has_syntax_error,
         "seconds": result.seconds,
         "timings": {name: getattr(result.timings, name) for name in TIMING_FIELDS},
+        "cache": result.cache,
         "chunks": [{name: getattr(c, name) for name in CHUNK_FIELDS} for c in result.chunks],
     }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 
+from chunkscope.model import DEFAULT_CACHE_MAX_BYTES
 from chunkscope.serve.app import create_app
 from chunkscope.serve.limits import Limits
 
@@ -26,11 +27,13 @@ def run(
     threads: bool = False,
     log_level: str = "warning",
     access_log: bool = False,
+    cache: str | None = None,
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
 ) -> None:
     """Serve until SIGTERM (returns after the graceful shutdown) or SIGINT (raises
     KeyboardInterrupt after it)."""
     resolved = (limits or Limits()).resolved()
-    app = create_app(resolved, threads=threads)
+    app = create_app(resolved, threads=threads, cache=cache, cache_max_bytes=cache_max_bytes)
     config = uvicorn.Config(
         _fresh_context(app) if app.state.telemetry_on else app,
         host=host,
