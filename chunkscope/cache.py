@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -72,7 +72,6 @@ EVICT_CHECK_BYTES = 1 << 20
 EVICT_TARGET = 0.9
 """Eviction frees down to this share of ``max_bytes``, so it does not run on every write."""
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _KINDS: tuple[ChunkKind, ...] = (
     "function",
     "method",
@@ -90,13 +89,23 @@ _CHUNKER_MODULES = ("extractor", "languages", "model", "parser")
 """Modules whose code decides chunks: their bytes are part of every key, so a cache never
 outlives a change to the chunker, version bump or not."""
 
+ROW_OVERHEAD = 40
+"""Bytes an entry costs besides its key and value: checksum, last use, rowid, record header."""
+_SIZE = f"length(key) + length(value) + {ROW_OVERHEAD}"
 _SCHEMA = (
     "CREATE TABLE entries (id INTEGER PRIMARY KEY, key BLOB NOT NULL, value BLOB NOT NULL,"
     " checksum BLOB NOT NULL, used INTEGER NOT NULL)",
     "CREATE INDEX entries_used ON entries (used)",
+    "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL)",
+    "INSERT INTO totals VALUES (0, 0)",
+    "CREATE TRIGGER entries_added AFTER INSERT ON entries BEGIN UPDATE totals SET bytes = bytes"
+    f" + length(NEW.key) + length(NEW.value) + {ROW_OVERHEAD} WHERE id = 0; END",
+    "CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN UPDATE totals SET bytes = bytes"
+    f" - length(OLD.key) - length(OLD.value) - {ROW_OVERHEAD} WHERE id = 0; END",
 )
 """``id`` is the key's first 8 bytes, so a lookup is one rowid search and the table needs no
-second index on ``key``; the full key is compared on read."""
+second index on ``key``; the full key is compared on read. ``totals`` keeps the bytes of all
+entries in the same transactions that change them, so checking the bound reads one row."""
 
 
 class CacheUnavailable(Exception):
@@ -254,25 +263,6 @@ def _sidecars(path: str) -> tuple[str, ...]:
     return (path, path + "-wal", path + "-shm", path + "-journal")
 
 
-def _identify(path: str) -> Literal["absent", "ours", "foreign"]:
-    """Tell from the 100-byte SQLite header whether ``path`` is a chunkscope cache."""
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(100)
-    except FileNotFoundError:
-        return "absent"
-    except IsADirectoryError:
-        raise CacheUnavailable("is a directory") from None
-    except OSError as exc:
-        raise CacheUnavailable(f"cannot read it: {exc.strerror or exc}") from None
-    if not header:
-        return "absent"  # an empty file is an empty database to SQLite
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        return "foreign"
-    app_id = int.from_bytes(header[68:72], "big")
-    return "ours" if app_id == APPLICATION_ID else "foreign"
-
-
 def _connect(path: str) -> sqlite3.Connection:
     """One connection with the cache's settings; tests wrap this to simulate a full disk."""
     conn = sqlite3.connect(
@@ -280,7 +270,28 @@ def _connect(path: str) -> sqlite3.Connection:
     )
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+    conn.execute("PRAGMA recursive_triggers=ON")  # REPLACE fires the delete trigger too
     return conn
+
+
+def _header_id(path: str) -> int | None:
+    """The application id in the file's SQLite header, None for a file that is not SQLite.
+
+    Read only where SQLite cannot tell: a plain ``open()`` and ``close()`` of a database
+    drops every POSIX lock this process holds on it, under any live connection.
+    """
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(72)
+    except OSError:
+        return None
+    if len(header) < 72 or not header.startswith(_SQLITE_MAGIC):
+        return None
+    return int.from_bytes(header[68:72], "big")
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_FOREIGN = "not a chunkscope cache; left untouched (remove it or pick another path)"
 
 
 def _describe(exc: BaseException) -> str:
@@ -310,49 +321,75 @@ class Cache:
     # opening
 
     def _open(self, check: bool) -> sqlite3.Connection:
-        kind = _identify(self.path)
-        if kind == "foreign":
-            raise CacheUnavailable(
-                "not a chunkscope cache; left untouched (remove it or pick another path)"
-            )
+        """Connect and make sure the file is a usable cache of this schema.
+
+        Everything goes through SQLite, never a plain ``open()`` of the file: closing any
+        descriptor of a database drops every POSIX lock this process holds on it, which
+        corrupts it under another connection of the same process.
+        """
+        if os.path.isdir(self.path):
+            raise CacheUnavailable("is a directory")
+        with contextlib.suppress(OSError):
+            if 0 < os.path.getsize(self.path) < 100:  # SQLite would take it for an empty one
+                raise CacheUnavailable(_FOREIGN)
+        app_id = 0
+        conn: sqlite3.Connection | None = None
         try:
-            conn = self._prepare(check)
+            try:
+                conn = _connect(self.path)
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                if "malformed" in str(exc) and _header_id(self.path) == APPLICATION_ID:
+                    raise  # ours, cut short or overwritten: rebuilt below
+                reason = _FOREIGN if "not a database" in str(exc) else _describe(exc)
+                raise CacheUnavailable(reason) from None
+            if app_id != APPLICATION_ID and (
+                app_id != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            ):
+                raise CacheUnavailable(_FOREIGN)  # read, never written: someone else's file
+            self._prepare(conn, check)
+            return conn
         except CacheUnavailable:
+            if conn is not None:
+                conn.close()
             raise
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
             busy_or_denied = isinstance(exc, sqlite3.OperationalError) and not _damaged(exc)
-            if kind != "ours" or busy_or_denied:
+            if busy_or_denied or APPLICATION_ID not in (app_id, _header_id(self.path)):
                 raise CacheUnavailable(_describe(exc)) from None
             self._remove()
             self.notes.append(f"damaged ({exc}); rebuilt empty")
-            try:
-                conn = self._prepare(False)
-            except sqlite3.Error as again:
-                raise CacheUnavailable(_describe(again)) from None
+        conn = self._connection()
+        try:
+            self._prepare(conn, False)
+        except (sqlite3.Error, CacheUnavailable) as exc:
+            conn.close()
+            raise CacheUnavailable(str(exc)) from None
         return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        try:
+            return _connect(self.path)
+        except sqlite3.Error as exc:
+            raise CacheUnavailable(_describe(exc)) from None
 
     def _remove(self) -> None:
         for name in _sidecars(self.path):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)
 
-    def _prepare(self, check: bool) -> sqlite3.Connection:
-        conn = _connect(self.path)
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only before the first table
-                conn.execute("PRAGMA journal_mode=WAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                self._migrate(conn)
-            if check:
-                verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
-                if verdict != "ok":
-                    raise sqlite3.DatabaseError(f"quick_check: {verdict}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+    def _prepare(self, conn: sqlite3.Connection, check: bool) -> None:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only before the first table
+            conn.execute("PRAGMA journal_mode=WAL")
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            self._migrate(conn)
+        if check:
+            verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {verdict}")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Create the schema, or replace an older one; concurrent openers serialise here."""
@@ -436,48 +473,39 @@ class Cache:
     # size
 
     def used_bytes(self) -> int:
-        """Bytes of database pages holding entries (the file less its free pages)."""
-        conn = self._conn
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        size = conn.execute("PRAGMA page_size").fetchone()[0]
-        return int((pages - free) * size)
+        """Bytes of all entries: keys, values and ``ROW_OVERHEAD`` each; what the bound bounds.
+
+        The file is this plus SQLite's page slack and the last-use index; free pages are
+        handed back after each eviction (incremental auto-vacuum).
+        """
+        return int(self._conn.execute("SELECT bytes FROM totals").fetchone()[0])
 
     def _evict_if_over(self) -> None:
         if self.used_bytes() > self.max_bytes:
             self._evict(int(self.max_bytes * EVICT_TARGET))
 
     def _evict(self, target: int) -> int:
-        """Delete least recently used entries until the pages in use fit ``target``."""
+        """Delete least recently used entries until the entries fit ``target`` bytes."""
         conn = self._conn
-        removed = 0
-        for _ in range(64):
-            used = self.used_bytes()
-            if used <= target:
-                break
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = conn.execute(
-                    "SELECT id, length(key) + length(value) + 32 FROM entries ORDER BY used"
-                ).fetchmany(4096)
-                if not rows:
-                    conn.execute("COMMIT")
-                    break
-                need, victims = used - target, []
-                for ident, size in rows:
+        conn.execute("BEGIN IMMEDIATE")  # another process may be evicting: decide inside
+        try:
+            need = self.used_bytes() - target
+            victims = []
+            if need > 0:
+                for ident, size in conn.execute(f"SELECT id, {_SIZE} FROM entries ORDER BY used"):
                     victims.append((ident,))
                     need -= size
                     if need <= 0:
                         break
                 conn.executemany("DELETE FROM entries WHERE id = ?", victims)
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
-            removed += len(victims)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        if victims:
             conn.execute("PRAGMA incremental_vacuum")
-        return removed
+        return len(victims)
 
     def prune(self, max_bytes: int | None = None) -> int:
         """Evict down to ``max_bytes`` (default: this handle's bound), then compact the file."""
@@ -503,9 +531,8 @@ class Cache:
         """What is in the cache, for ``chunkscope cache stats``."""
         with self._lock:
             self._flush_touches()
-            count, payload, oldest, newest = self._conn.execute(
-                "SELECT count(*), coalesce(sum(length(key) + length(value)), 0), "
-                "min(used), max(used) FROM entries"
+            count, oldest, newest = self._conn.execute(
+                "SELECT count(*), min(used), max(used) FROM entries"
             ).fetchone()
             used = self.used_bytes()
 
@@ -524,8 +551,7 @@ class Cache:
             "path": self.path,
             "schema": SCHEMA_VERSION,
             "entries": count,
-            "entry_bytes": payload,
-            "used_bytes": used,
+            "entry_bytes": used,
             "file_bytes": size(self.path),
             "wal_bytes": size(self.path + "-wal"),
             "oldest_use": stamp(oldest),

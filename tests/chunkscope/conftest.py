@@ -74,3 +74,14 @@ def make_tree() -> Callable[[Path, Mapping[str, str | bytes]], Path]:
 def cli() -> Callable[..., subprocess.CompletedProcess[bytes]]:
     """``cli(*args, cwd=..., prefix=..., timeout=...)``: run ``chunkscope`` in a subprocess."""
     return _run_cli
+
+
+@pytest.fixture
+def drop_dac() -> tuple[str, ...]:
+    """A command prefix: root without the capabilities that bypass file modes, so a mode
+    that forbids (a read-only folder, a mode-000 file) really does."""
+    return (
+        "setpriv",
+        "--bounding-set=-dac_override,-dac_read_search",
+        "--inh-caps=-dac_override,-dac_read_search",
+    )
