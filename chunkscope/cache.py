@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from chunkscope.clock import now_ns
 from chunkscope.logs import get_logger
 from chunkscope.model import (
     DEFAULT_CACHE_MAX_BYTES,
@@ -50,8 +51,10 @@ from chunkscope.model import (
     ChunkKind,
     ChunkOptions,
     FileResult,
+    StageTimes,
     id_hasher,
 )
+from chunkscope.pipeline import in_worker_process
 
 try:  # see model.py: hashlib would also load libcrypto
     from _blake2 import blake2b
@@ -584,12 +587,6 @@ _slots: dict[tuple[str, int], _Slot] = {}
 _slots_lock = threading.Lock()
 
 
-def _in_worker() -> bool:
-    """In a ``--jobs`` or ``serve`` worker the main process has already opened and warned."""
-    mp = sys.modules.get("multiprocessing")
-    return mp is not None and mp.parent_process() is not None
-
-
 def _warn(event: str, path: str, reason: str) -> None:
     get_logger().warning(event, path=path, reason=reason)
 
@@ -608,7 +605,7 @@ def open_cache(path: str, max_bytes: int, *, check: bool = False) -> _Slot:
         slot = _slots.get(key)
         if slot is not None:
             return slot
-        quiet = _in_worker()
+        quiet = in_worker_process()
         try:
             handle = Cache(path, max_bytes, check=check and not quiet)
         except (CacheUnavailable, sqlite3.Error) as exc:
@@ -689,9 +686,7 @@ class Lookup:
         return replace(result, cache=self.state)
 
 
-def lookup(
-    source: bytes, path: str, language: str, options: ChunkOptions, started: float
-) -> Lookup:
+def lookup(source: bytes, path: str, language: str, options: ChunkOptions, start_ns: int) -> Lookup:
     """Look ``source`` up; on a hit the result is ready, chunks rebuilt for ``path``."""
     assert options.cache is not None
     slot = open_cache(options.cache, options.cache_max_bytes)
@@ -718,7 +713,12 @@ def lookup(
                     size=len(source),
                     chunks=decoded.chunks,
                     has_syntax_error=decoded.has_syntax_error,
-                    seconds=time.perf_counter() - started,
+                    timings=StageTimes(  # a hit runs neither stage: no parse, no extract span
+                        start_ns,
+                        now_ns(),
+                        node_count=decoded.node_count,
+                        has_syntax_error=decoded.has_syntax_error,
+                    ),
                     cache="hit",
                 ),
                 "hit",

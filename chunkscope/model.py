@@ -23,8 +23,6 @@ CacheLookup = Literal["hit", "miss", "error"]
 """What the chunk cache did for one file: served its chunks (``hit``), did not hold them so
 the file was chunked and stored (``miss``), or failed for it (``error``: chunked without it)."""
 DEFAULT_CACHE_MAX_BYTES = 1 << 30
-CACHE_ENV = "CHUNKSCOPE_CACHE"
-"""The cache path ``chunkscope chunk`` and ``serve`` use when ``--cache`` is not given."""
 
 SKIP_REASONS: dict[str, str] = {
     "binary": "NUL byte in the first block: not a text file",

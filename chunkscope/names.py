@@ -33,6 +33,8 @@ FILE_RATIO_ENV = "CHUNKSCOPE_OTEL_FILE_RATIO"
 PROMETHEUS_PORT_ENV = "CHUNKSCOPE_PROMETHEUS_PORT"
 """A Prometheus scrape endpoint on this port, besides OTLP push."""
 PROMETHEUS_ADDR_ENV = "CHUNKSCOPE_PROMETHEUS_ADDR"
+CACHE_ENV = "CHUNKSCOPE_CACHE"
+"""The chunk cache path ``chunkscope chunk`` and ``serve`` use when ``--cache`` is not given."""
 """The scrape endpoint's address (default ``127.0.0.1``)."""
 
 OTLP_PROTOCOL_ENV = "OTEL_EXPORTER_OTLP_PROTOCOL"
@@ -67,6 +69,10 @@ CHUNK_COUNT = "chunkscope.chunk.count"
 PARSE_HAS_ERROR = "chunkscope.parse.has_error"
 TREE_NODE_COUNT = "chunkscope.tree.node_count"
 FILE_SPAN_REASON = "chunkscope.file.span.reason"
+CACHE_HIT = "chunkscope.cache.hit"
+"""On a file span, when a chunk cache was looked up: whether it held the file's chunks."""
+CACHE_RESULT = "chunkscope.cache.result"
+"""On ``chunkscope.cache.lookups``: ``hit``, ``miss`` or ``error`` (``FileResult.cache``)."""
 """On a kept file span: why it was kept (``error``, ``slow``, ``reservoir``, ``ratio``, ``all``)."""
 
 RUN_JOBS = "chunkscope.run.jobs"
@@ -130,6 +136,7 @@ REMOTE_REQUESTS = "chunkscope.remote.requests"
 REMOTE_RETRIES = "chunkscope.remote.retries"
 REMOTE_DURATION = "chunkscope.remote.request.duration"
 REMOTE_LOCAL = "chunkscope.remote.local"
+CACHE_LOOKUPS = "chunkscope.cache.lookups"
 
 METRICS: dict[str, tuple[MetricKind, str, str]] = {
     PARSE_DURATION: ("histogram", "s", "Time to parse one file into a syntax tree."),
@@ -178,6 +185,11 @@ METRICS: dict[str, tuple[MetricKind, str, str]] = {
         "counter",
         "{file}",
         "Files chunk --remote chunked in the client: too large for the service.",
+    ),
+    CACHE_LOOKUPS: (
+        "counter",
+        "{lookup}",
+        "Chunk cache lookups, one per file that reached parsing, by result (hit, miss, error).",
     ),
 }
 """The chunkscope.* metric contract: every instrument is created from this table."""

@@ -32,7 +32,8 @@ from chunkscope import pipeline
 from chunkscope.cli._types import whole_number
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
-from chunkscope.model import CACHE_ENV, Chunk, ChunkOptions, FileResult
+from chunkscope.model import Chunk, ChunkOptions, FileResult
+from chunkscope.names import CACHE_ENV
 from chunkscope.report import RunReport
 
 FORMATS = ("jsonl", "json", "table")

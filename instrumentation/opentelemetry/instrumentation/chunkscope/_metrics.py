@@ -4,7 +4,7 @@ Names, kinds, units and descriptions come from ``chunkscope.names.METRICS``: das
 alerts query them. Every file is recorded, whatever the file-span policy keeps, and the
 per-file cost is kept small on purpose:
 
-* counters (``chunkscope.files``, ``.bytes``, ``.chunks``, ``.file.spans``,
+* counters (``chunkscope.files``, ``.bytes``, ``.chunks``, ``.file.spans``, ``.cache.lookups``,
   ``.files.active``) are totals kept in plain dicts under one lock and reported through
   observable callbacks at collection time, so a file costs dictionary increments, not SDK
   calls;
@@ -71,6 +71,7 @@ class Recorder:
         self._bytes: dict[str | None, int] = {}
         self._chunks: dict[tuple[str | None, str], int] = {}
         self._spans: dict[tuple[str, str], int] = {}
+        self._cache: dict[str, int] = {}
         self._active = 0
         self._parse = self._histogram(meter, N.PARSE_DURATION)
         self._extract = self._histogram(meter, N.EXTRACT_DURATION)
@@ -80,6 +81,7 @@ class Recorder:
         self._observable(meter.create_observable_counter, N.BYTES, self._observe_bytes)
         self._observable(meter.create_observable_counter, N.CHUNKS, self._observe_chunks)
         self._observable(meter.create_observable_counter, N.FILE_SPANS, self._observe_spans)
+        self._observable(meter.create_observable_counter, N.CACHE_LOOKUPS, self._observe_cache)
         self._observable(
             meter.create_observable_up_down_counter, N.FILES_ACTIVE, self._observe_active
         )
@@ -151,8 +153,11 @@ class Recorder:
         kinds = Counter(map(_kind, chunks))
         total = sum(map(_end, chunks)) - sum(map(_start, chunks))
         key = (language, outcome, result.reason)
+        cached = result.cache
         with self._lock:
             self._files[key] = self._files.get(key, 0) + 1
+            if cached is not None:
+                self._cache[cached] = self._cache.get(cached, 0) + 1
             if outcome == "chunked":
                 self._bytes[language] = self._bytes.get(language, 0) + result.size
             for kind, count in kinds.items():
@@ -208,6 +213,12 @@ class Recorder:
                     ((N.DECISION, decision), (N.DECISION_REASON, reason)),
                 ),
             )
+
+    def _observe_cache(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            items = list(self._cache.items())
+        for cached, count in items:
+            yield Observation(count, self._attr(("c", cached), ((N.CACHE_RESULT, cached),)))
 
     def _observe_active(self, _options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:

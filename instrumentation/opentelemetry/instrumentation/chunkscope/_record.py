@@ -181,6 +181,8 @@ class ResultRecorder:
             attrs[N.CODE_FILE_PATH] = shown
         if result.language is not None:
             attrs[N.LANGUAGE] = result.language
+        if result.cache is not None:
+            attrs[N.CACHE_HIT] = result.cache == "hit"
         if result.outcome == "chunked":
             attrs[N.CHUNK_COUNT] = len(result.chunks)
         elif result.outcome == "skipped":
