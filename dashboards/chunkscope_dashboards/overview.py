@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from chunkscope import names as N
+from chunkscope.names import prometheus_name
+
 from . import panels as p
 from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars, language_var
 from .config import Config
@@ -182,6 +185,37 @@ def latency_row(cfg: Config) -> p.Row:
     )
 
 
+def cache_row(cfg: Config) -> p.Row:
+    """The chunk cache (``--cache``): how much of each run was served without parsing."""
+    lookups = prometheus_name(N.CACHE_LOOKUPS)
+    result = N.CACHE_RESULT.replace(".", "_")
+    hits = sum_rate(lookups, (*JOB_INSTANCE, f'{result}="hit"'), W)
+    return (
+        "Cache",
+        [
+            p.timeseries(
+                "Cache hit ratio",
+                "Share of chunk cache lookups served from the cache (chunkscope.cache.lookups "
+                "with result=hit over all lookups). Falls when files change, an option that "
+                "shapes chunks or a grammar version changes, or the cache was cleared. Empty "
+                "while no run uses --cache; not split by language.",
+                "percentunit",
+                [(ratio_or_zero(hits, sum_rate(lookups, JOB_INSTANCE, W)), "hit ratio")],
+                width=12,
+            ),
+            p.timeseries(
+                "Cache lookups/s by result",
+                "Chunk cache lookups per second: hit (chunks read back), miss (parsed and "
+                "stored), error (the cache failed for the file; it was chunked without it).",
+                "ops",
+                [(sum_rate(lookups, JOB_INSTANCE, W, (result,)), "{{" + result + "}}")],
+                stack=True,
+                width=12,
+            ),
+        ],
+    )
+
+
 def service_row(cfg: Config) -> p.Row:
     """RED and saturation of ``chunkscope serve`` (issue 6); empty until the service runs."""
     req = (*JOB_INSTANCE, cfg.service_request_selector)
@@ -310,12 +344,13 @@ def build(cfg: Config) -> g.Dashboard:
         "overview",
         "chunkscope / Overview",
         "Is chunking healthy: throughput, errors and skips, parse and extract latency, "
-        "the service's RED metrics and its replicas side by side.",
+        "the chunk cache's hit ratio, the service's RED metrics and its replicas side by side.",
         [
             summary_row(cfg),
             throughput_row(cfg),
             errors_row(cfg),
             latency_row(cfg),
+            cache_row(cfg),
             service_row(cfg),
             fleet_row(cfg),
         ],

@@ -235,3 +235,11 @@ def test_alerts_are_quiet_on_a_healthy_run(prometheus: str) -> None:
     data = _get(f"{prometheus}/api/v1/alerts")["data"]["alerts"]
     names = {a["labels"]["alertname"] for a in data}
     assert names <= {"ChunkscopeHighErrorRatio"}, names
+
+
+def test_cache_hit_ratio_is_a_ratio_of_real_lookups(prometheus: str) -> None:
+    """The Overview's hit-ratio query, on a process that re-chunks an unchanged corpus through
+    a cache (one pass of misses, then hits), reads mostly hits and never above 1."""
+    (expr,) = [e for where, e in all_promql(CFG) if "'Cache hit ratio'" in where]
+    (sample,) = _query(prometheus, expr)
+    assert 0.5 < float(sample["value"][1]) <= 1.0
