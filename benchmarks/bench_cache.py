@@ -9,8 +9,9 @@ site-packages), runs ``chunkscope chunk COPY --output FILE``:
 5. without a cache on the changed copy (the baseline for 4).
 Every cached run's JSONL must equal its baseline's byte for byte, or the benchmark fails.
 Rounds repeat and the median of each ratio is reported, so machine noise hits all alike;
-peak RSS is the largest of any run of a kind, and the cache's size (file plus WAL) is
-compared with the JSONL it produced.
+peak RSS is the largest of any run of a kind (Linux counts the parent's peak at the
+child's exec, so this process never holds a whole output in memory), and the cache's size
+(file plus WAL) is compared with the JSONL it produced.
 
     python benchmarks/bench_cache.py [CORPUS] [--repeat 3] [--jobs 1] [--json out.json]
 """
@@ -18,6 +19,7 @@ compared with the JSONL it produced.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import os
 import shutil
@@ -97,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             none = run("none", "none", None)
             cold = run("cold", "cold", db)
             warm = run("warm", "warm", db)
-            for kind in ("cold", "warm"):
-                if outs[kind].read_bytes() != outs["none"].read_bytes():
+            for kind in ("cold", "warm"):  # compared in blocks: this process's peak RSS
+                if not filecmp.cmp(outs[kind], outs["none"], shallow=False):  # is the runs' too
                     raise SystemExit(f"round {round_}: {kind} output differs from no cache")
             sizes.append(cache_bytes(db) / outs["none"].stat().st_size)
             files = chunked_files(outs["none"])
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                     fh.write(f"\n# bench_cache round {round_}\n".encode())
             changed = run("changed", "changed", db)
             after = run("none", "after", None)
-            if outs["changed"].read_bytes() != outs["after"].read_bytes():
+            if not filecmp.cmp(outs["changed"], outs["after"], shallow=False):
                 raise SystemExit(f"round {round_}: changed output differs from no cache")
             ratios["cold_slowdown"].append(cold / none - 1)
             ratios["warm_speedup"].append(none / warm)

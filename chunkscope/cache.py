@@ -34,7 +34,6 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -579,7 +578,6 @@ def _damaged(exc: sqlite3.Error) -> bool:
 @dataclass(slots=True)
 class _Slot:
     cache: Cache | None
-    problem: str | None
     warned: bool = False
 
 
@@ -610,11 +608,11 @@ def open_cache(path: str, max_bytes: int, *, check: bool = False) -> _Slot:
             handle = Cache(path, max_bytes, check=check and not quiet)
         except (CacheUnavailable, sqlite3.Error) as exc:
             reason = str(exc) if isinstance(exc, CacheUnavailable) else _describe(exc)
-            slot = _Slot(None, reason, warned=quiet)
+            slot = _Slot(None, warned=quiet)
             if not quiet:
                 _warn("cache.unavailable", path, reason + "; chunking without a cache")
         else:
-            slot = _Slot(handle, None, warned=quiet)
+            slot = _Slot(handle, warned=quiet)
             for note in handle.notes if not quiet else ():
                 _warn("cache.rebuilt", path, note)
         _slots[key] = slot
@@ -657,7 +655,8 @@ def _failed(slot: _Slot, what: str, exc: BaseException) -> None:
     slot.cache.write_error = reason
     if not slot.warned:
         slot.warned = True
-        _warn(f"cache.{what}_failed", slot.cache.path, reason + "; continuing without storing")
+        then = "chunking without the cache" if what == "read" else "no more entries are stored"
+        _warn(f"cache.{what}_failed", slot.cache.path, f"{reason}; {then}")
 
 
 @dataclass(slots=True)
@@ -724,12 +723,3 @@ def lookup(source: bytes, path: str, language: str, options: ChunkOptions, start
                 "hit",
             )
     return Lookup(None, "miss", slot, key)
-
-
-def entries(path: str) -> Iterator[tuple[bytes, bytes]]:
-    """Every (key, value) in the cache at ``path`` (tests and debugging)."""
-    conn = _connect(path)
-    try:
-        yield from conn.execute("SELECT key, value FROM entries")
-    finally:
-        conn.close()
