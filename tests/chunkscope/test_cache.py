@@ -531,9 +531,13 @@ class TestBadCache:
         assert done.stdout == plain.stdout
         assert [w["event"] for w in warnings_of(done.stderr)] == ["cache.unavailable"]
 
-    def test_full_disk(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize(
+        "jobs, event", [("1", "cache.write_failed"), ("2", "cache.worker_failed")]
+    )
+    def test_full_disk(self, tmp_path: Path, jobs: str, event: str) -> None:
         """Writes failing with a full file system (simulated with RLIMIT_FSIZE) cost one
-        warning; the output is right and the cache still works afterwards."""
+        warning, in-process or from --jobs workers; the output is right and the cache still
+        works afterwards."""
         db = tmp_path / "c.db"
         tree = REAL_TREES[1]
         plain = chunk_cli(tree)
@@ -541,10 +545,10 @@ class TestBadCache:
         def small_files() -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
-        done = chunk_cli(tree, "--cache", db, preexec_fn=small_files)
+        done = chunk_cli(tree, "--cache", db, "--jobs", jobs, preexec_fn=small_files)
         assert done.returncode == 0, done.stderr
         assert done.stdout == plain.stdout
-        assert [w["event"] for w in warnings_of(done.stderr)] == ["cache.write_failed"]
+        assert [w["event"] for w in warnings_of(done.stderr)] == [event]
         handle = Cache(str(db), check=True)
         assert handle.notes == [] and handle.stats()["entries"] > 0
         handle.close()
