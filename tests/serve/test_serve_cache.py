@@ -59,3 +59,31 @@ def test_no_cache_by_default(serve_process) -> None:
     """Without --cache the service says so in every result."""
     server = serve_process("--workers", "1")
     assert _post(server.url, "a.py", b"def f():\n    return 1\n")["cache"] is None
+
+
+def test_lookups_are_counted_on_metrics(serve_process, tmp_path: Path) -> None:
+    """With telemetry on, the server counts its workers' lookups by result on /metrics."""
+    server = serve_process(
+        "--workers",
+        "1",
+        "--cache",
+        str(tmp_path / "c.db"),
+        env={
+            "CHUNKSCOPE_OTEL": "1",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        },
+    )
+    source = b"def f():\n    return 1\n"
+    states = [_post(server.url, name, source)["cache"] for name in ("a.py", "b.py", "c.py")]
+    assert states == ["miss", "hit", "hit"]
+    lines = httpx.get(f"{server.url}/metrics", timeout=30).text.splitlines()
+    counted = {
+        result: float(line.rsplit(" ", 1)[1])
+        for line in lines
+        if line.startswith("chunkscope_cache_lookups_total{")
+        for result in ("hit", "miss", "error")
+        if f'chunkscope_cache_result="{result}"' in line
+    }
+    assert counted == {"miss": 1.0, "hit": 2.0}
