@@ -52,7 +52,7 @@ class ChunkOptions:
     """Path of a chunk cache (``chunkscope.cache``): unchanged files are not parsed again.
     None (the default) means no cache."""
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
-    """Past this many bytes in use, the cache evicts its least recently used entries."""
+    """Past this many bytes of entries, the cache evicts its least recently used ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +174,9 @@ class FileResult:
     has_syntax_error: bool = False
     timings: StageTimes = NOT_MEASURED
     cache: CacheLookup | None = None
-    """The chunk cache's part in this file; None when no cache was asked for, or for a file
-    skipped before its chunks could be looked up (binary, empty, unknown language...)."""
+    """The chunk cache's part in this file (counted as ``chunkscope.cache.lookups``); None
+    when no cache was asked for, for a file skipped before its lookup (binary, empty, unknown
+    language...), and for one whose chunking raised (nothing of it is stored)."""
 
     @property
     def seconds(self) -> float:
