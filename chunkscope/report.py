@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from chunkscope.model import SKIP_REASONS, FileResult
@@ -66,11 +66,14 @@ class RunReport:
         self.counts[result.outcome] += 1
         self._seen += 1
         timings = result.timings
-        entry = (timings.end_ns - timings.start_ns, -self._seen, result)
-        if len(self._slowest) < SLOWEST:
-            heapq.heappush(self._slowest, entry)
-        elif entry[0] > self._slowest[0][0]:
-            heapq.heapreplace(self._slowest, entry)
+        took = timings.end_ns - timings.start_ns
+        if len(self._slowest) < SLOWEST or took > self._slowest[0][0]:
+            # without its chunks: the slowest files are the largest, and their text adds up
+            entry = (took, -self._seen, replace(result, chunks=()))
+            if len(self._slowest) < SLOWEST:
+                heapq.heappush(self._slowest, entry)
+            else:
+                heapq.heapreplace(self._slowest, entry)
         if result.cache is not None:
             self.cache[result.cache] += 1
         if result.outcome == "chunked":
