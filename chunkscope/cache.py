@@ -36,6 +36,8 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +87,23 @@ _KINDS: tuple[ChunkKind, ...] = (
     "module",
     "code",
 )
-_KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
+_KIND_SET = frozenset(_KINDS)
+_stored = attrgetter(
+    "kind",
+    "name",
+    "parent",
+    "start_line",
+    "end_line",
+    "start_byte",
+    "end_byte",
+    "has_syntax_error",
+    "part",
+    "parts",
+)
 _FIELDS = 10
-_CHUNKER_MODULES = ("extractor", "languages", "model", "parser")
-"""Modules whose code decides chunks: their bytes are part of every key, so a cache never
-outlives a change to the chunker, version bump or not."""
+_CHUNKER_MODULES = ("extractor", "languages", "model", "parser", "cache")
+"""Modules whose code decides chunks or their encoding: their bytes are part of every key,
+so a cache never outlives a change to the chunker or to this module, version bump or not."""
 
 ROW_OVERHEAD = 40
 """Bytes an entry costs besides its key and value: checksum, last use, rowid, record header."""
@@ -194,22 +208,10 @@ def _checksum(key: bytes, value: bytes) -> bytes:
 
 
 def encode(result: FileResult, node_count: int = 0) -> bytes:
-    """A chunked file's chunks without anything that depends on its path or its text."""
-    flat: list[Any] = [int(result.has_syntax_error), node_count]
-    for c in result.chunks:
-        flat += (
-            _KIND_CODE[c.kind],
-            c.name,
-            c.parent,
-            c.start_line,
-            c.end_line,
-            c.start_byte,
-            c.end_byte,
-            int(c.has_syntax_error),
-            c.part,
-            c.parts,
-        )
-    return orjson.dumps(flat)
+    """A chunked file's chunks without anything that depends on its path or its text: one
+    flat JSON array, ``_FIELDS`` values per chunk after the file's own two."""
+    head = (result.has_syntax_error, node_count)
+    return orjson.dumps([*head, *chain.from_iterable(map(_stored, result.chunks))])
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +233,8 @@ def decode(value: bytes, source: bytes, path: str, language: str) -> Decoded:
     chunks: list[Chunk] = []
     for i in range(2, len(flat), _FIELDS):
         kind, name, parent, first, last, start, end, error, part, parts = flat[i : i + _FIELDS]
-        if not 0 <= start < end <= size:
-            raise ValueError("cache entry out of the file's bounds")
+        if not 0 <= start < end <= size or kind not in _KIND_SET:
+            raise ValueError("cache entry does not fit the file")
         content = source[start:end]
         digest = prefix.copy()
         digest.update(b"\0%d:%d\0" % (start, end))
@@ -242,7 +244,7 @@ def decode(value: bytes, source: bytes, path: str, language: str) -> Decoded:
                 digest.hexdigest(),
                 path,
                 language,
-                _KINDS[kind],
+                kind,
                 name,
                 parent,
                 first,
@@ -250,12 +252,12 @@ def decode(value: bytes, source: bytes, path: str, language: str) -> Decoded:
                 start,
                 end,
                 content.decode("utf-8", "replace"),
-                error == 1,
+                error is True,
                 part,
                 parts,
             )
         )
-    return Decoded(tuple(chunks), flat[0] == 1, flat[1])
+    return Decoded(tuple(chunks), flat[0] is True, flat[1])
 
 
 # -- the SQLite file -----------------------------------------------------------------------------

@@ -578,9 +578,9 @@ class TestBounded:
     """--cache-max-bytes evicts the least recently used entries."""
 
     def test_bound_holds_and_recent_entries_stay(self, tmp_path: Path) -> None:
-        """Filling past the bound keeps the pages in use under it, evicting the oldest."""
+        """Filling past the bound keeps the entries under it, evicting the oldest first."""
         db = str(tmp_path / "c.db")
-        bound = 40_000  # entries hold no text: the email package takes about 60 kB
+        bound = 40_000  # entries hold no text: the email package takes about 70 kB
         options = ChunkOptions(cache=db, cache_max_bytes=bound)
         run([REAL_TREES[0]], options)  # json: the oldest entries
         recent = run([REAL_TREES[1]], options)  # email: newer, and over the bound
@@ -588,12 +588,17 @@ class TestBounded:
         assert handle is not None
         handle.flush()
         assert 0 < handle.used_bytes() <= bound
-        last = [r.path for r in recent if r.outcome == "chunked"][-5:]
-        cache_mod.close_all()
-        again = {r.path: r.cache for r in run([REAL_TREES[1]], options)}
-        assert [again[path] for path in last] == ["hit"] * 5
-        cache_mod.close_all()
-        assert "miss" in {r.cache for r in run([REAL_TREES[0]], options)}
+
+        def held(tree: Path, results: list[FileResult]) -> list[bool]:
+            keys = [
+                cache_key((tree / r.path).read_bytes(), "python", options)
+                for r in results
+                if r.outcome == "chunked"
+            ]
+            return [handle.get(key) is not None for key in keys]
+
+        assert held(REAL_TREES[1], recent)[-5:] == [True] * 5
+        assert not any(held(REAL_TREES[0], run([REAL_TREES[0]], ChunkOptions())))
 
     def test_hits_refresh_an_entry(self, tmp_path: Path) -> None:
         """An old entry that keeps being used outlives newer unused ones."""
