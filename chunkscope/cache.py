@@ -56,6 +56,7 @@ from chunkscope.model import (
     id_hasher,
 )
 from chunkscope.pipeline import in_worker_process
+from chunkscope.walker import Entry
 
 try:  # see model.py: hashlib would also load libcrypto
     from _blake2 import blake2b
@@ -687,9 +688,39 @@ class Lookup:
         return replace(result, cache=self.state)
 
 
+class _Miss(Exception):
+    """Raised by ``lookup`` while probing: the file needs chunking, elsewhere."""
+
+
+_probing = threading.local()
+
+
+def probe(entry: Entry, options: ChunkOptions) -> FileResult | None:
+    """The entry's result if it takes no parsing (a hit, a skip, an unreadable file), else
+    None: ``--jobs`` looks every file up in the main process and sends workers the misses."""
+    from chunkscope.pipeline import process_entry
+
+    _probing.on = True
+    try:
+        return process_entry(entry, options)
+    except _Miss:
+        return None
+    finally:
+        _probing.on = False
+
+
 def lookup(source: bytes, path: str, language: str, options: ChunkOptions, start_ns: int) -> Lookup:
     """Look ``source`` up; on a hit the result is ready, chunks rebuilt for ``path``."""
     assert options.cache is not None
+    found = _lookup(source, path, language, options, start_ns)
+    if found.hit is None and getattr(_probing, "on", False):
+        raise _Miss
+    return found
+
+
+def _lookup(
+    source: bytes, path: str, language: str, options: ChunkOptions, start_ns: int
+) -> Lookup:
     slot = open_cache(options.cache, options.cache_max_bytes)
     handle = slot.cache
     if handle is None or handle.read_error is not None:

@@ -15,6 +15,7 @@ import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from chunkscope.clock import now_ns
 from chunkscope.extractor import extract as _extract
@@ -23,6 +24,9 @@ from chunkscope.logs import get_logger
 from chunkscope.model import ChunkOptions, FileResult, StageTimes
 from chunkscope.parser import parse_as
 from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 DEFAULT_OPTIONS = ChunkOptions()
 BINARY_SNIFF_BYTES = 8192
@@ -234,18 +238,38 @@ def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
 def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Iterator[FileResult]:
     """Chunk in worker processes, yielding in walk order with a bounded number in flight."""
     import multiprocessing  # here, not at the top: a one-job run does without 3 MB of modules
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
     window = jobs * 4
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: deque[Future[list[FileResult]]] = deque()
+        pending: deque[tuple[list[FileResult | None], Future[list[FileResult]] | None]] = deque()
         for batch in _batches(entries, _BATCH):
-            pending.append(pool.submit(_worker_batch, batch, options))
+            known = _known(batch, options)
+            todo = [entry for entry, result in zip(batch, known, strict=True) if result is None]
+            pending.append((known, pool.submit(_worker_batch, todo, options) if todo else None))
             if len(pending) >= window:
-                yield from pending.popleft().result()
+                yield from _merged(*pending.popleft())
         while pending:
-            yield from pending.popleft().result()
+            yield from _merged(*pending.popleft())
+
+
+def _known(batch: list[Entry], options: ChunkOptions) -> list[FileResult | None]:
+    """What the parent has without parsing: with a cache, its hits (and the skips met on the
+    way), so an unchanged tree never starts a worker; None for each file a worker chunks."""
+    if options.cache is None:
+        return [None] * len(batch)
+    from chunkscope.cache import probe
+
+    return [probe(entry, options) for entry in batch]
+
+
+def _merged(
+    known: list[FileResult | None], future: Future[list[FileResult]] | None
+) -> Iterator[FileResult]:
+    chunked = iter(future.result() if future is not None else ())
+    for result in known:
+        yield result if result is not None else next(chunked)
 
 
 Executor = Callable[[Iterable[Entry], ChunkOptions], Iterator[FileResult]]
