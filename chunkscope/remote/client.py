@@ -119,6 +119,7 @@ def decode_results(content: bytes, paths: Sequence[str]) -> list[FileResult]:
                 error=item["error"],
                 has_syntax_error=item["has_syntax_error"],
                 timings=RecordedElsewhere(**item["timings"]),
+                cache=item.get("cache"),
             )
         )
     return results

@@ -225,3 +225,19 @@ class TestOversize:
         assert view(results) == view(local(tree))
         assert remote.metrics.locals == []  # type: ignore[union-attr]
         assert len(fleet.requests[A]) == 1 + 8
+
+
+def test_a_replicas_cache_outcome_reaches_the_client() -> None:
+    """A replica running ``serve --cache`` says hit or miss per file; the decoded result
+    keeps it, so the client's report and telemetry see what the fleet's caches did."""
+    from chunkscope import chunk_source
+    from chunkscope.remote.client import decode_results
+    from chunkscope.serve.schema import result_dict
+
+    answers = []
+    for state in ("hit", "miss", None):
+        item = result_dict(chunk_source(b"def f():\n    return 1\n", "x.py"))
+        answers.append({**item, "cache": state})
+    content = json.dumps({"results": answers}).encode()
+    decoded = decode_results(content, ["a.py", "b.py", "c.py"])
+    assert [r.cache for r in decoded] == ["hit", "miss", None]
