@@ -31,7 +31,8 @@ SKIP_REASONS: dict[str, str] = {
     "ignored": "excluded by .gitignore or a vendored-folder rule",
     "not_regular": "FIFO, socket or device: never opened",
     "symlink": "symbolic link, not followed (use --follow-symlinks)",
-    "symlink_loop": "symbolic link that loops or dangles",
+    "symlink_loop": "symbolic link to a folder above it, or dangling",
+    "symlink_duplicate": "symbolic link to a folder this run already walked",
     "empty": "no bytes to chunk",
 }
 """Every skip reason code with the sentence the report shows for it."""

@@ -1,9 +1,15 @@
 """Turn the paths a user gives into a stream of files, each with its fate decided early.
 
 Only regular files are ever opened later: FIFOs, sockets and devices are recognised
-from ``lstat`` here, symlinks are reported rather than followed (unless asked, and
-then loops are caught by device and inode), and ignored folders are reported once
-instead of walked. The walk is iterative and sorted, so output order is stable.
+from ``lstat`` here, symlinks are reported rather than followed (unless asked), and
+ignored folders are reported once instead of walked. The walk is iterative and sorted,
+so output order is stable.
+
+With ``follow_symlinks`` a folder is known by its device and inode. A link to a folder
+above it (an ancestor) would never end: ``symlink_loop``. A link to a folder this walk
+has already been through (a sibling walked earlier, or a second link to one target) is
+``symlink_duplicate``: its files were reported once under their first path, and walking
+them again would repeat every chunk.
 """
 
 from __future__ import annotations
@@ -145,20 +151,24 @@ def _listing(folder: str) -> list[os.DirEntry[str]]:
 def _walk_dir(top: str, root: Path, options: ChunkOptions) -> Iterator[Entry]:
     """Depth-first in path order with an explicit stack: no recursion, however deep."""
     gitignore = options.respect_gitignore
-    top_st = os.stat(top)
-    seen = {(top_st.st_dev, top_st.st_ino)}
+    top_key = _key(os.stat(top))
+    ancestors = {top_key}
+    walked = {top_key}
     try:
         listing = _listing(top)
     except OSError as exc:
         yield Entry(top, _rel(top, root) + "/", error=os_error(exc))
         return
     rules = _Ignores().entering(top) if gitignore else _Ignores()
-    stack: list[tuple[Iterator[os.DirEntry[str]], _Ignores]] = [(iter(listing), rules)]
+    stack: list[tuple[Iterator[os.DirEntry[str]], _Ignores, tuple[int, int]]] = [
+        (iter(listing), rules, top_key)
+    ]
     while stack:
-        entries, rules = stack[-1]
+        entries, rules, folder_key = stack[-1]
         entry = next(entries, None)
         if entry is None:
             stack.pop()
+            ancestors.discard(folder_key)
             continue
         rel = _rel(entry.path, root)
         try:
@@ -174,17 +184,22 @@ def _walk_dir(top: str, root: Path, options: ChunkOptions) -> Iterator[Entry]:
                     yield Entry(entry.path, rel, "symlink_loop")
                     continue
                 is_dir = stat.S_ISDIR(target.st_mode)
-                if is_dir and (target.st_dev, target.st_ino) in seen:
+                if is_dir and _key(target) in ancestors:
                     yield Entry(entry.path, rel + "/", "symlink_loop")
+                    continue
+                if is_dir and _key(target) in walked:
+                    yield Entry(entry.path, rel + "/", "symlink_duplicate")
                     continue
             if is_dir:
                 if entry.name in VENDORED_DIRS or (gitignore and rules.ignored(entry.path, True)):
                     yield Entry(entry.path, rel + "/", "ignored")
                     continue
-                st = entry.stat(follow_symlinks=True)
-                seen.add((st.st_dev, st.st_ino))
+                key = _key(entry.stat(follow_symlinks=True))
                 listing = _listing(entry.path)
-                stack.append((iter(listing), rules.entering(entry.path) if gitignore else rules))
+                ancestors.add(key)
+                walked.add(key)
+                inner = rules.entering(entry.path) if gitignore else rules
+                stack.append((iter(listing), inner, key))
                 continue
             if gitignore and rules.ignored(entry.path, False):
                 yield Entry(entry.path, rel, "ignored")
@@ -192,6 +207,11 @@ def _walk_dir(top: str, root: Path, options: ChunkOptions) -> Iterator[Entry]:
             yield _classify_file(entry.path, rel, entry.stat(follow_symlinks=is_link).st_mode)
         except OSError as exc:
             yield Entry(entry.path, rel + ("/" if _is_dir(entry) else ""), error=os_error(exc))
+
+
+def _key(st: os.stat_result) -> tuple[int, int]:
+    """A folder's identity whatever path reaches it: device and inode."""
+    return st.st_dev, st.st_ino
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

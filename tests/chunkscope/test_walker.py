@@ -137,6 +137,48 @@ class TestSymlinks:
             "real/loop/": ("skipped", "symlink_loop"),
         }
 
+    def test_link_to_a_walked_sibling_is_a_duplicate_not_a_loop(
+        self, tmp_path: Path, make_tree
+    ) -> None:
+        """``c/link -> ../b`` after ``b/`` was walked is ``symlink_duplicate``; b's file once."""
+        make_tree(tmp_path, {"b/m.py": "M = 1\n", "c/n.py": "N = 1\n"})
+        (tmp_path / "c" / "link").symlink_to("../b")
+        assert fates([tmp_path], follow_symlinks=True) == {
+            "b/m.py": ("chunked", None),
+            "c/link/": ("skipped", "symlink_duplicate"),
+            "c/n.py": ("chunked", None),
+        }
+
+    def test_link_before_its_target_is_followed(self, tmp_path: Path, make_tree) -> None:
+        """``a/link -> ../b`` comes first in path order: followed, and ``b/`` is still walked."""
+        make_tree(tmp_path, {"a/x.py": "X = 1\n", "b/m.py": "M = 1\n"})
+        (tmp_path / "a" / "link").symlink_to("../b")
+        assert fates([tmp_path], follow_symlinks=True) == {
+            "a/link/m.py": ("chunked", None),
+            "a/x.py": ("chunked", None),
+            "b/m.py": ("chunked", None),
+        }
+
+    def test_second_link_to_one_folder_is_a_duplicate(self, tmp_path: Path, make_tree) -> None:
+        """Two links to one folder outside the tree: the first is walked, the second is not."""
+        make_tree(tmp_path, {"out/o.py": "O = 1\n", "tree/keep.py": "K = 1\n"})
+        (tmp_path / "tree" / "one").symlink_to(tmp_path / "out")
+        (tmp_path / "tree" / "two").symlink_to(tmp_path / "out")
+        assert fates([tmp_path / "tree"], follow_symlinks=True) == {
+            "keep.py": ("chunked", None),
+            "one/o.py": ("chunked", None),
+            "two/": ("skipped", "symlink_duplicate"),
+        }
+
+    def test_link_to_a_grandparent_is_a_loop(self, tmp_path: Path, make_tree) -> None:
+        """A link two levels up is still an ancestor: ``symlink_loop``, and the run ends."""
+        make_tree(tmp_path, {"top/mid/deep/d.py": "D = 1\n"})
+        (tmp_path / "top" / "mid" / "deep" / "up").symlink_to("../..")
+        assert fates([tmp_path / "top"], follow_symlinks=True) == {
+            "mid/deep/d.py": ("chunked", None),
+            "mid/deep/up/": ("skipped", "symlink_loop"),
+        }
+
 
 class TestOrder:
     """Output order is the sorted path order, whatever the arguments' order."""
