@@ -8,8 +8,8 @@ A baseline is a flat map of named figures, each with the direction that is bette
 
 ``compare`` flags a *throughput* figure that dropped by more than
 ``bench_throughput_drop_pct`` and a *latency* figure that rose by more than
-``bench_p95_rise_pct``; both tolerances come from the dashboards' thresholds config
-(``chunkscope_dashboards.config``), the same file the alerts read, so a budget is set once.
+``bench_p95_rise_pct``; both tolerances come from the thresholds config
+(``chunkscope.config``), the same numbers the alerts read, so a budget is set once.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from chunkscope.config import Config
 from chunkscope.loadtest import SourceFile, percentile
 
 FORMAT_VERSION = 1
 Better = Literal["higher", "lower"]
-FALLBACK_DROP_PCT = 5.0
-FALLBACK_RISE_PCT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +40,9 @@ class Tolerances:
     source: str
 
     @classmethod
-    def from_config(cls, path: str | None = None) -> Tolerances:
-        """Read the thresholds config; the built-in defaults only if it is not installed."""
-        try:
-            from chunkscope_dashboards.config import load_config
-        except ImportError:
-            return cls(FALLBACK_DROP_PCT, FALLBACK_RISE_PCT, "built-in (no chunkscope_dashboards)")
-        config = load_config(path)
-        return cls(
-            float(config.bench_throughput_drop_pct),
-            float(config.bench_p95_rise_pct),
-            path or "chunkscope_dashboards.config defaults",
-        )
+    def from_config(cls, config: Config, source: str) -> Tolerances:
+        """The bench tolerances of a thresholds config; ``source`` says which file set them."""
+        return cls(config.bench_throughput_drop_pct, config.bench_p95_rise_pct, source)
 
 
 def bench_chunker(files: list[SourceFile], repeat: int = 3) -> dict[str, Any]:

@@ -6,9 +6,10 @@
     $ chunkscope bench --compare baseline.json                       # exit 1 on regression
     $ chunkscope bench --results today.json --compare baseline.json  # compare saved results
 
-The tolerances (throughput drop %, p95 rise %) come from the dashboards' thresholds config
-(``chunkscope_dashboards.config``; ``--config FILE`` overrides fields), the same numbers
-the alerts use. Exit status: 0 ok, 1 regression, 2 usage error or unreadable baseline.
+The tolerances (throughput drop %, p95 rise %) and the load scenarios' p95 budget come from
+the thresholds config (``chunkscope.config``; ``--config FILE`` overrides fields), the same
+numbers the alerts use. Exit status: 0 ok, 1 regression, 2 usage error, unreadable baseline
+or config.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from chunkscope import baseline
+from chunkscope.config import Config, ConfigError, load_config
 from chunkscope.loadtest import SCENARIOS, load_corpus, run_scenario
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
@@ -46,11 +48,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", metavar="FILE", help="write the measured results here")
     p.add_argument("--save-baseline", metavar="FILE", help="write the results as a baseline")
     p.add_argument("--compare", metavar="FILE", help="compare against this baseline")
-    p.add_argument("--config", metavar="FILE", help="thresholds config overriding tolerances")
+    p.add_argument(
+        "--config", metavar="FILE", help="YAML or JSON thresholds config (tolerances, p95 budget)"
+    )
     p.set_defaults(func=run)
 
 
-def _measure(args: argparse.Namespace) -> dict[str, Any]:
+def _measure(args: argparse.Namespace, config: Config) -> dict[str, Any]:
     corpus = load_corpus(args.corpus, max_files=args.max_files)
     chunker = None
     if not args.no_chunker:
@@ -71,6 +75,8 @@ def _measure(args: argparse.Namespace) -> dict[str, Any]:
                     corpus,
                     duration=args.duration,
                     concurrency=args.concurrency,
+                    p95_budget=config.service_p95_budget_seconds,
+                    rss_limit_pct=config.rss_growth_limit_pct,
                 )
             )
             o = report["overall"]
@@ -92,18 +98,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"chunkscope bench: unknown scenario {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        config = load_config(args.config)
         reference = baseline.load(args.compare) if args.compare else None
-        tolerances = baseline.Tolerances.from_config(args.config) if args.compare else None
-        current = baseline.load(args.results) if args.results else _measure(args)
-    except (OSError, ValueError, RuntimeError, httpx.HTTPError) as exc:
+        current = baseline.load(args.results) if args.results else _measure(args, config)
+    except (OSError, ValueError, ConfigError, RuntimeError, httpx.HTTPError) as exc:
         print(f"chunkscope bench: {exc}", file=sys.stderr)
         return EXIT_USAGE
     text = json.dumps(current, indent=2) + "\n"
     for target in (args.json, args.save_baseline):
         if target:
             Path(target).write_text(text, encoding="utf-8")
-    if reference is None or tolerances is None:
+    if reference is None:
         return EXIT_OK
+    tolerances = baseline.Tolerances.from_config(config, args.config or "chunkscope.config")
     rows = baseline.compare(reference, current, tolerances)
     print(baseline.format_rows(rows))
     print(

@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from chunkscope.config import ConfigError, load_config
 from chunkscope.loadtest import (
-    RSS_GROWTH_LIMIT_PCT,
     SCENARIOS,
     default_concurrency,
     format_report,
@@ -57,9 +57,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--rss-growth-limit",
         type=float,
-        default=RSS_GROWTH_LIMIT_PCT,
         metavar="PCT",
-        help=f"endurance: allowed RSS growth, first to last quarter ({RSS_GROWTH_LIMIT_PCT:g})",
+        help="endurance: allowed RSS growth, first to last quarter "
+        "(the config's rss_growth_limit_pct)",
+    )
+    p.add_argument(
+        "--config", metavar="FILE", help="YAML or JSON thresholds config (p95 budget, RSS growth)"
     )
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-': stdout)")
     p.set_defaults(func=run)
@@ -69,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     import httpx
 
     try:
+        config = load_config(args.config)
         corpus = load_corpus(args.corpus, max_files=args.max_files)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ConfigError) as exc:
         print(f"chunkscope loadtest: {exc}", file=sys.stderr)
         return 2
     try:
@@ -82,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
                 duration=args.duration,
                 concurrency=args.concurrency,
                 mode=args.mode,
-                rss_limit_pct=args.rss_growth_limit,
+                p95_budget=config.service_p95_budget_seconds,
+                rss_limit_pct=(
+                    config.rss_growth_limit_pct
+                    if args.rss_growth_limit is None
+                    else args.rss_growth_limit
+                ),
                 progress=lambda line: print(line, file=sys.stderr),
             )
         )

@@ -6,14 +6,12 @@ regenerating with the same config is byte-identical and a stale committed copy s
 diff. Usage::
 
     chunkscope dashboards generate [--config thresholds.yaml] [--out REPO_ROOT]
-    python -m chunkscope_dashboards.generate --out /tmp/x
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from . import alerting, alertmanager, languages, logs_traces, overview, pipeline, resources, rules
-from .config import Config, load_config
+from .config import Config
 from .normalise import normalise
 
 __all__ = [
@@ -110,17 +108,3 @@ def generate(cfg: Config, out_dir: Path) -> list[Path]:
         path.write_text(content, encoding="utf-8")
         written.append(path)
     return written
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chunkscope_dashboards.generate")
-    parser.add_argument("--config", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=Path("."))
-    args = parser.parse_args(argv)
-    for path in generate(load_config(args.config), args.out):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

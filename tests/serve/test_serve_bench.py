@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import pytest
 from serve_support import ServeProcess
 
 from chunkscope.baseline import Tolerances, compare, document
-from chunkscope.loadtest import SCENARIOS, SourceFile, _request, percentile, rss_verdict
+from chunkscope.config import DEFAULT
+from chunkscope.loadtest import SCENARIOS, SourceFile, percentile, rss_verdict
+from chunkscope.loadtest.runner import _request
 
 CLI = "import sys; from chunkscope.cli import main; sys.exit(main())"
 
@@ -96,6 +99,33 @@ class TestBenchCli:
         assert r.returncode == 0, r.stdout + r.stderr
         assert "throughput drop 30 %" in r.stdout
 
+    def test_yaml_config_is_read_and_a_bad_one_refused(self, tmp_path: Path) -> None:
+        """A YAML --config sets the tolerance; a typo in it exits 2 even with nothing to compare."""
+        base = document(
+            {"mb_per_second": 10.0, "files_per_second": 100.0, "file_p95_seconds": 0.01}
+        )
+        (tmp_path / "base.json").write_text(json.dumps(base))
+        (tmp_path / "now.json").write_text(json.dumps(scaled(base, 0.97, 1.0)))
+        strict = tmp_path / "strict.yaml"
+        strict.write_text("bench_throughput_drop_pct: 1\n")
+        r = chunkscope(
+            "bench",
+            "--results",
+            str(tmp_path / "now.json"),
+            "--compare",
+            str(tmp_path / "base.json"),
+            "--config",
+            str(strict),
+        )
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "throughput drop 1 %" in r.stdout
+        assert f"({strict})" in r.stdout
+        typo = tmp_path / "typo.yaml"
+        typo.write_text("bench_throughput_drop: 1\n")
+        r = chunkscope("bench", "--results", str(tmp_path / "now.json"), "--config", str(typo))
+        assert r.returncode == 2
+        assert "unknown fields bench_throughput_drop" in r.stderr
+
     def test_p95_rise_is_a_regression(self, tmp_path: Path) -> None:
         """Same throughput, p95 up by half: exit 1 naming the latency figure."""
         base = document(
@@ -122,15 +152,10 @@ class TestBenchCli:
         assert "not a chunkscope baseline" in r.stderr
 
 
-def test_tolerances_default_to_the_dashboards_config() -> None:
-    """Without a file the tolerances are the thresholds config's defaults."""
-    from chunkscope_dashboards.config import DEFAULT
-
-    t = Tolerances.from_config()
-    assert (t.throughput_drop_pct, t.p95_rise_pct) == (
-        DEFAULT.bench_throughput_drop_pct,
-        DEFAULT.bench_p95_rise_pct,
-    )
+def test_tolerances_are_the_thresholds_configs() -> None:
+    """The bench tolerances are the config's fields, whatever file set them."""
+    config = dataclasses.replace(DEFAULT, bench_throughput_drop_pct=7.5, bench_p95_rise_pct=2.0)
+    assert Tolerances.from_config(config, "mine.yaml") == Tolerances(7.5, 2.0, "mine.yaml")
 
 
 def test_compare_only_judges_shared_figures() -> None:
