@@ -36,6 +36,7 @@ __all__ = [
     "parse",
 ]
 __version__ = "0.1.0"
+"""The one version source: pyproject.toml reads it, everything else imports it."""
 
 
 if os.environ.get(OTEL_ENV, "").strip().lower() in TRUE_VALUES and not in_worker_process():

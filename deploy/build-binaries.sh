@@ -16,8 +16,10 @@
 # to use it. The end-to-end tests run VictoriaLogs instead, fed by the collector's very
 # `otlp_http/loki` exporter (VictoriaLogs ingests OTLP/HTTP); compose and k8s keep Loki.
 #
-# Usage: bash deploy/build-binaries.sh [otelcol] [jaeger] [composecheck] [victorialogs]
+# Usage: bash deploy/build-binaries.sh [--check] [otelcol] [jaeger] [composecheck] [victorialogs]
 #        (default: all)
+# --check builds nothing: it prints the paths of binaries already in the cache and exits 3 at
+# the first one missing (the tests use it, so a test run never starts a Go build).
 # Prints one `CHUNKSCOPE_<NAME>_BIN=/abs/path` line per binary on stdout (progress goes to
 # stderr), so `eval "$(bash deploy/build-binaries.sh)"` exports the variables the tests read.
 # Idempotent: a warm cache only checks that the files exist. Concurrent runs serialize on a lock.
@@ -38,6 +40,11 @@ mkdir -p "$CACHE" "$BUILD_DIR"
 
 log() { echo "build-binaries: $*" >&2; }
 
+CHECK=""
+if [[ "${1:-}" == "--check" ]]; then CHECK=1; shift; fi
+# With --check, a binary that is not in the cache ends the run instead of being built.
+not_built() { log "$1 is not built: run \`bash deploy/build-binaries.sh\`"; exit 3; }
+
 # Short content hash of the given files: a changed manifest or wrapper rebuilds, a rerun does not.
 inputs_hash() { cat "$@" | sha256sum | cut -c1-10; }
 
@@ -50,6 +57,7 @@ COMPOSE_GO_VERSION="$(sed -n 's#^require github.com/compose-spec/compose-go/v2 \
 build_otelcol() {
   local out="$CACHE/otelcol-chunkscope-$OCB_VERSION-$(inputs_hash "$OCB_MANIFEST")"
   if [[ ! -x "$out" ]]; then
+    [[ -z "$CHECK" ]] || not_built otelcol
     local ocb="$CACHE/ocb-$OCB_VERSION"
     if [[ ! -x "$ocb" ]]; then
       log "installing ocb v$OCB_VERSION"
@@ -69,6 +77,7 @@ build_otelcol() {
 build_jaeger() {
   local out="$CACHE/jaeger-$JAEGER_VERSION-$(inputs_hash "$ROOT/deploy/jaeger/go.mod" "$ROOT/deploy/jaeger/go.sum")"
   if [[ ! -x "$out" ]]; then
+    [[ -z "$CHECK" ]] || not_built jaeger
     log "building jaeger $JAEGER_VERSION (v2 all-in-one; several minutes on a cold cache)"
     (cd "$ROOT/deploy/jaeger" && go build -ldflags='-s -w' -o "$out.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
     mv "$out.tmp" "$out"
@@ -80,6 +89,7 @@ build_composecheck() {
   local dir="$ROOT/deploy/tools/composecheck"
   local out="$CACHE/composecheck-$COMPOSE_GO_VERSION-$(inputs_hash "$dir/go.mod" "$dir/go.sum" "$dir/main.go")"
   if [[ ! -x "$out" ]]; then
+    [[ -z "$CHECK" ]] || not_built composecheck
     log "building composecheck (compose-go $COMPOSE_GO_VERSION)"
     (cd "$dir" && go build -ldflags='-s -w' -o "$out.tmp" .)
     mv "$out.tmp" "$out"
@@ -90,6 +100,7 @@ build_composecheck() {
 build_victorialogs() {
   local out="$CACHE/victoria-logs-$VICTORIALOGS_VERSION"
   if [[ ! -x "$out" ]]; then
+    [[ -z "$CHECK" ]] || not_built victorialogs
     log "building victoria-logs $VICTORIALOGS_VERSION (about a minute on a cold cache)"
     local gobin="$BUILD_DIR/victoria-logs-$VICTORIALOGS_VERSION"
     GOBIN="$gobin" go install \

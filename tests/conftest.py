@@ -1,1 +1,96 @@
-"""Suite-wide setup: this folder is on ``sys.path``, so area tests share ``binaries``."""
+"""Suite-wide setup: the test tiers, and the external tools some tests run.
+
+This folder is on ``sys.path``, so area tests share ``repo`` and ``binaries``.
+
+Tiers: plain ``pytest`` runs the fast tier, which needs nothing but ``pip install -e
+'.[test]'``. A test that asks for one of :data:`TOOL_FIXTURES` (a Go-built binary, promtool,
+node's LogQL parser, kubectl) is marked ``deploy`` here; the tests that start the stack are
+marked ``e2e`` in their modules. ``tests/run.sh`` installs the tools and runs every tier.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from binaries import deploy_binary
+from repo import REPO
+
+TOOL_FIXTURES = frozenset(
+    {
+        "otelcol_bin",
+        "composecheck_bin",
+        "promtool",
+        "prometheus_bin",
+        "amtool",
+        "logql_parser",
+        "kubectl",
+    }
+)
+"""Fixtures that need a tool ``tests/run.sh`` installs: their tests are in the deploy tier."""
+
+LOGQL_DIR = REPO / "dashboards" / "logql"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses an installed tool ``deploy``, so the fast tier leaves it out."""
+    for item in items:
+        if TOOL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.deploy)
+
+
+def _tool(name: str) -> str:
+    """A tool on PATH; a missing one fails the test (no silent skip) with how to get it."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found on PATH: bash tests/run.sh installs it", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    """The checkout under test."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _tool("promtool")
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    return _tool("prometheus")
+
+
+@pytest.fixture(scope="session")
+def amtool() -> str:
+    return _tool("amtool")
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> str:
+    return _tool("kubectl")
+
+
+@pytest.fixture(scope="session")
+def otelcol_bin() -> Path:
+    return deploy_binary("otelcol")
+
+
+@pytest.fixture(scope="session")
+def composecheck_bin() -> Path:
+    return deploy_binary("composecheck")
+
+
+@pytest.fixture(scope="session")
+def logql_parser() -> Path:
+    """dashboards/logql's parse script, once ``npm ci`` has installed its lock file."""
+    node_modules = LOGQL_DIR / "node_modules" / "@grafana" / "lezer-logql"
+    if not node_modules.is_dir():
+        pytest.fail(
+            "run `(cd dashboards/logql && npm ci)` first (tests/run.sh does)", pytrace=False
+        )
+    _tool("node")
+    return LOGQL_DIR / "parse.mjs"

@@ -24,5 +24,9 @@ if [ -f deploy/build-binaries.sh ]; then
     bash deploy/build-binaries.sh >&2
 fi
 
-echo "== pytest" >&2
-exec python3 -m pytest "$@"
+echo "== ruff" >&2
+python3 -m ruff check .
+python3 -m ruff format --check .
+
+echo "== pytest, every tier (plain pytest runs only the fast one)" >&2
+exec python3 -m pytest -m "" "$@"

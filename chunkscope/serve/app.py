@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chunkscope import __version__
 from chunkscope.languages import LANGUAGES
 from chunkscope.logs import get_logger
 from chunkscope.model import DEFAULT_CACHE_MAX_BYTES, ChunkOptions
@@ -181,7 +182,7 @@ def create_app(
 
     app = FastAPI(
         title="chunkscope",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

@@ -9,11 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from repo import REPO
 
 from chunkscope import ChunkOptions, chunk_source, extract, parse
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-REPO = Path(__file__).resolve().parents[2]
 PROJECT = [REPO / "chunkscope", REPO / "instrumentation", REPO / "dashboards", REPO / "benchmarks"]
 
 CASES: dict[str, tuple[str, list[tuple[str, str | None, str | None, int, int]]]] = {

@@ -34,6 +34,8 @@ COVERED_ELSEWHERE = {
     "collector": "tests/e2e (real collector self-telemetry)",
     "service": "tests/serve and tests/e2e (chunkscope serve)",
 }
+pytestmark = pytest.mark.e2e
+
 # The target-down alert watches long-running jobs; here the scraped job is the chunking run.
 CFG = dataclasses.replace(DEFAULT, target_down_selector='job="chunkscope"')
 

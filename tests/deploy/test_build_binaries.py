@@ -1,4 +1,6 @@
-"""deploy/build-binaries.sh caches by version and does not rebuild what it already has."""
+"""deploy/build-binaries.sh caches by version and does not rebuild what it already has.
+
+The tests run it with ``--check`` first, so they never start a Go build themselves."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import subprocess
 from pathlib import Path
 
 import yaml
+from binaries import BUILD_COMMAND
+from repo import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "build-binaries.sh"
 
 
@@ -23,10 +26,10 @@ def paths(stdout: str) -> dict[str, Path]:
 
 
 def test_rerun_reuses_the_cached_binaries() -> None:
-    """A second run prints the same paths and leaves the files untouched."""
-    first = run()
-    assert first.returncode == 0, first.stderr
-    built = paths(first.stdout)
+    """On a warm cache a run prints the paths --check found and leaves the files untouched."""
+    checked = run("--check")
+    assert checked.returncode == 0, f"not built: run `{BUILD_COMMAND}` first\n{checked.stderr}"
+    built = paths(checked.stdout)
     assert set(built) == {
         "CHUNKSCOPE_OTELCOL_BIN",
         "CHUNKSCOPE_JAEGER_BIN",
@@ -41,8 +44,22 @@ def test_rerun_reuses_the_cached_binaries() -> None:
     assert "building" not in second.stderr
 
 
+def test_check_builds_nothing_and_names_the_command(tmp_path: Path) -> None:
+    """--check on an empty cache exits 3 naming the build command, and creates no binary."""
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "--check", "jaeger"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CHUNKSCOPE_BIN_CACHE": str(tmp_path)},
+    )
+    assert result.returncode == 3
+    assert f"jaeger is not built: run `{BUILD_COMMAND}`" in result.stderr
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+
+
 def test_binaries_live_outside_the_repo_named_by_version() -> None:
-    built = paths(run().stdout)
+    built = paths(run("--check").stdout)
     manifest = yaml.safe_load((REPO / "deploy" / "collector" / "builder-config.yaml").read_text())
     assert f"-{manifest['dist']['version']}-" in built["CHUNKSCOPE_OTELCOL_BIN"].name
     assert "v1.76.0" in built["CHUNKSCOPE_JAEGER_BIN"].name

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from repo import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "otel-collector.yaml"
 MANIFEST = REPO / "deploy" / "collector" / "builder-config.yaml"
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")

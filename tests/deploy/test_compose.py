@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from repo import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
 PINNED = re.compile(r"^[\w.\-/]+:(v?\d+\.\d+\.\d+)$")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from repo import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 KUSTOMIZATION = yaml.safe_load((K8S / "kustomization.yaml").read_text())
 
@@ -25,9 +24,7 @@ def generated_sources() -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def built() -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl (with its built-in kustomize) is needed: it ships with the image"
+def built(kubectl: str) -> list[dict[str, Any]]:
     out = subprocess.run(
         [kubectl, "kustomize", "--load-restrictor=LoadRestrictionsNone", str(K8S)],
         check=True,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
+from repo import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 PROVISIONING = DEPLOY / "grafana" / "provisioning"
 
@@ -20,10 +19,8 @@ def datasources() -> dict[str, dict[str, Any]]:
     return {d["uid"]: d for d in doc["datasources"]}
 
 
-def test_promtool_accepts_the_config_and_its_rules() -> None:
+def test_promtool_accepts_the_config_and_its_rules(promtool: str) -> None:
     """promtool checks prometheus.yml and every rule file it globs (rules/*.yml)."""
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool comes with Debian's prometheus package"
     result = subprocess.run(
         [promtool, "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml")],
         capture_output=True,
@@ -108,7 +105,7 @@ def test_generated_dashboards_use_provisioned_datasources() -> None:
         assert concrete <= uids, (path.name, concrete - uids)
 
 
-def test_traces_to_logs_query_is_valid_logql() -> None:
+def test_traces_to_logs_query_is_valid_logql(logql_parser: Path) -> None:
     """The Jaeger -> Loki query, as Grafana fills it in for a span, parses with Grafana's own
     LogQL grammar (dashboards/logql, @grafana/lezer-logql)."""
     query = datasources()["jaeger"]["jsonData"]["tracesToLogsV2"]["query"]
@@ -118,12 +115,8 @@ def test_traces_to_logs_query_is_valid_logql() -> None:
         .replace("${__trace.traceId}", "4bf92f3577b34da6a3ce929d0e0e4736")
     )
     assert "$" not in filled
-    logql = REPO / "dashboards" / "logql"
-    assert (logql / "node_modules" / "@grafana" / "lezer-logql").is_dir(), (
-        "run `npm ci --prefix dashboards/logql` first"
-    )
     result = subprocess.run(
-        ["node", str(logql / "parse.mjs")],
+        ["node", str(logql_parser)],
         input=json.dumps([filled, "{service_name=}"]),
         capture_output=True,
         text=True,

@@ -38,8 +38,8 @@ from binaries import deploy_binary
 from chunkscope_dashboards.alertmanager import alertmanager_config
 from chunkscope_dashboards.config import Config, load_config
 from chunkscope_dashboards.generate import to_yaml
+from repo import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 ALERTING_OVERLAY = Path(__file__).with_name("alerting-overlay.yaml")
 STARTUP_TIMEOUT = 60.0

@@ -1,3 +1,10 @@
-"""Version of the chunkscope instrumentation; it ships with chunkscope itself."""
+"""Version of the chunkscope instrumentation: chunkscope's own, since it ships inside it.
 
-__version__ = "0.1.0"
+Read from the installed distribution rather than ``import chunkscope``, so importing the
+instrumentation (``opentelemetry-instrument`` loads it by entry point) never runs
+chunkscope's import-time bootstrap first.
+"""
+
+from importlib.metadata import version
+
+__version__ = version("chunkscope")
