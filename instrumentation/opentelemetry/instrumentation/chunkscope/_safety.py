@@ -4,7 +4,9 @@ Two kinds are handled here. A bug or surprise inside instrumentation code is cau
 the telemetry call (never around the chunker's own call) and reported once. Export failures
 (collector down, refusing, slow, misconfigured) are logged by the SDK's exporters and batch
 processors once per batch and retry; a filter on those loggers turns the first into one
-``telemetry.export_failed`` warning on the chunkscope logger and drops the rest.
+``telemetry.export_failed`` warning on the chunkscope logger and drops the rest. A collector
+that accepts the connection and never answers makes the SDK log nothing before the process
+exits; the bounded shutdown notices its deadline passing and gives the same one warning.
 """
 
 from __future__ import annotations
@@ -50,6 +52,31 @@ def report(error: BaseException) -> None:
         )
 
 
+_undelivered_lock = threading.Lock()
+_undelivered_warned = False
+
+
+def warn_undelivered(detail: str) -> None:
+    """The one ``telemetry.export_failed`` warning of a process, whichever failure came first."""
+    global _undelivered_warned
+    with _undelivered_lock:
+        if _undelivered_warned:
+            return
+        _undelivered_warned = True
+    with contextlib.suppress(Exception):
+        _log_undelivered(detail)
+
+
+def _log_undelivered(detail: str) -> None:
+    from chunkscope.logs import get_logger
+
+    get_logger().warning(
+        "telemetry.export_failed",
+        detail=detail[:300],
+        note="chunking continues; further telemetry export errors are not logged",
+    )
+
+
 class ExportFailureFilter(logging.Filter):
     """Lets no exporter warning through; turns the first into one chunkscope warning."""
 
@@ -63,16 +90,7 @@ class ExportFailureFilter(logging.Filter):
             return True
         with self._lock:
             self.suppressed += 1
-            first = self.suppressed == 1
-        if first:
-            with contextlib.suppress(Exception):
-                from chunkscope.logs import get_logger
-
-                get_logger().warning(
-                    "telemetry.export_failed",
-                    detail=record.getMessage()[:300],
-                    note="chunking continues; further telemetry export errors are not logged",
-                )
+        warn_undelivered(record.getMessage())
         return False
 
 

@@ -3,7 +3,9 @@
 The SDK's providers shut down one after the other at exit, each waiting up to the export
 timeout when the collector is down, so three signals could add three timeouts. Here they
 shut down in parallel threads joined against a single deadline: a short CLI run still loses
-nothing when the collector is up, and waits at most the timeout when it is not.
+nothing when the collector is up, and waits at most the timeout when it is not. A deadline
+that passes means telemetry was lost: that is the run's one ``telemetry.export_failed``
+warning, unless an exporter already gave it.
 """
 
 from __future__ import annotations
@@ -60,16 +62,26 @@ def global_providers() -> list[Any]:
 
 def shutdown(providers: Sequence[Any], timeout: float | None = None) -> bool:
     """Shut ``providers`` down in parallel within ``timeout`` seconds."""
-    limit = timeout_seconds() if timeout is None else timeout
-    calls = [p.shutdown for p in providers if callable(getattr(p, "shutdown", None))]
-    return run_bounded(calls, limit)
+    return _bounded("shutdown", providers, timeout)
 
 
 def flush(providers: Sequence[Any], timeout: float | None = None) -> bool:
     """Force-flush ``providers`` in parallel within ``timeout`` seconds."""
+    return _bounded("force_flush", providers, timeout)
+
+
+def _bounded(method: str, providers: Sequence[Any], timeout: float | None) -> bool:
     limit = timeout_seconds() if timeout is None else timeout
-    calls = [p.force_flush for p in providers if callable(getattr(p, "force_flush", None))]
-    return run_bounded(calls, limit)
+    calls = [getattr(p, method) for p in providers if callable(getattr(p, method, None))]
+    done = run_bounded(calls, limit)
+    if not done:
+        from opentelemetry.instrumentation.chunkscope._safety import warn_undelivered
+
+        warn_undelivered(
+            f"telemetry {method} did not finish within {limit:g} s: "
+            "the collector did not answer, what was not yet sent is lost"
+        )
+    return done
 
 
 def shutdown_at_exit(providers: Sequence[Any]) -> None:
