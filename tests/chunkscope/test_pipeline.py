@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -151,6 +152,81 @@ class TestChunkFile:
             [sys.executable, "-c", code], capture_output=True, timeout=60, check=True
         )
         assert done.stdout.strip() == b"not_regular"
+
+
+class TestGrammarAndExtractorBugs:
+    """A parser or extractor that raises costs that one file, as an error with the message."""
+
+    @pytest.fixture
+    def broken_extractor(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from chunkscope import extractor
+
+        real = extractor.extract
+
+        def extract(tree, source, path, options=None):  # type: ignore[no-untyped-def]
+            if path.endswith("bad.py"):
+                raise RuntimeError("extractor bug")
+            return real(tree, source, path, options)
+
+        monkeypatch.setattr(extractor, "extract", extract)
+
+    def test_extractor_exception_is_an_error_not_an_empty_file(
+        self, tmp_path: Path, make_tree, broken_extractor: None
+    ) -> None:
+        """The failing file is ``error`` with the exception; its neighbour is still chunked."""
+        make_tree(tmp_path, {"bad.py": "def f():\n    return 1\n", "good.py": "X = 1\n"})
+        fates = {r.path: (r.outcome, r.error, r.chunks != ()) for r in chunk_paths([tmp_path])}
+        assert fates == {
+            "bad.py": ("error", "RuntimeError: extractor bug", False),
+            "good.py": ("chunked", None, True),
+        }
+
+    def test_parser_exception_is_an_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A grammar that raises gives ``error`` with the exception type and message."""
+        from chunkscope import parser
+
+        def parse(source: bytes, language: str) -> None:
+            raise ValueError("grammar bug")
+
+        monkeypatch.setattr(parser, "parse", parse)
+        result = chunk_source(b"def f():\n    return 1\n", "f.py")
+        assert (result.outcome, result.error, result.chunks) == (
+            "error",
+            "ValueError: grammar bug",
+            (),
+        )
+
+    def test_cli_counts_it_as_an_error_and_exits_1(self, tmp_path: Path, make_tree) -> None:
+        """On the command line the same bug is exit status 1 and one error in the report."""
+        make_tree(tmp_path, {"bad.py": "def f():\n    return 1\n", "good.py": "X = 1\n"})
+        code = textwrap.dedent(
+            """
+            import sys
+            from chunkscope import extractor
+            from chunkscope.cli import main
+            real = extractor.extract
+            def extract(tree, source, path, options=None):
+                if path.endswith("bad.py"):
+                    raise RuntimeError("extractor bug")
+                return real(tree, source, path, options)
+            extractor.extract = extract
+            sys.exit(main(sys.argv[1:]))
+            """
+        )
+        report = tmp_path / "report.json"
+        done = subprocess.run(
+            [sys.executable, "-c", code, "chunk", "-q", str(tmp_path / "bad.py"),
+             str(tmp_path / "good.py"), "--report", str(report)],
+            capture_output=True, text=True, timeout=60, env=_no_telemetry(),
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        data = json.loads(report.read_text())
+        assert data["files"] == {"total": 2, "chunked": 1, "skipped": 0, "errored": 1}
+        assert data["errors"] == [{"path": "bad.py", "error": "RuntimeError: extractor bug"}]
+
+
+def _no_telemetry() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("CHUNKSCOPE_", "OTEL_"))}
 
 
 class TestChunkPaths:
