@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import wrapt
+from opentelemetry._logs import NoOpLoggerProvider
 from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -90,6 +92,15 @@ class TestRoundTrip:
             )
 
 
+def _measured(telemetry: Telemetry) -> dict[str, float]:
+    """Per metric, the sum of its points' values (counters) or counts (histograms)."""
+    totals: dict[str, float] = {}
+    for name, metric in telemetry.metrics().items():
+        points = metric.data.data_points
+        totals[name] = sum(getattr(p, "value", None) or getattr(p, "count", 0) for p in points)
+    return totals
+
+
 class TestSuppressionAndNoop:
     def test_suppress_instrumentation(self, telemetry: Telemetry, project: Path) -> None:
         """Inside suppress_instrumentation() nothing is traced, measured or changed."""
@@ -99,15 +110,29 @@ class TestSuppressionAndNoop:
         assert telemetry.spans() == []
         assert "chunkscope.parse.duration" not in telemetry.metrics()
 
-    def test_noop_tracer_provider(self, project: Path) -> None:
-        """With a no-op tracer provider the chunker works and nothing is recorded."""
+    def test_noop_providers(self, telemetry: Telemetry, project: Path) -> None:
+        """Re-instrumented with no-op providers, the chunker works and nothing is recorded,
+        not even in the SDK providers it was instrumented with before."""
+        plain = _chunks(project)
         instrumentor = ChunkscopeInstrumentor()
-        instrumentor.instrument(tracer_provider=NoOpTracerProvider())
+        instrumentor.uninstrument()
+        instrumentor.instrument(
+            tracer_provider=NoOpTracerProvider(),
+            meter_provider=NoOpMeterProvider(),
+            logger_provider=NoOpLoggerProvider(),
+        )
+        telemetry.spans_exporter.clear()
+        telemetry.logs_exporter.clear()
+        before = _measured(telemetry)
+        assert before["chunkscope.files"] > 0  # the SDK providers did record the first run
         try:
             results = _chunks(project)
         finally:
             instrumentor.uninstrument()
-        assert {path for path, _, _ in results} >= {"a.py", "lib.go"}
+        assert results == plain
+        assert telemetry.spans() == []
+        assert telemetry.logs() == []
+        assert _measured(telemetry) == before
 
 
 class _BrokenTracer:
