@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from chunkscope_dashboards.config import DEFAULT
-from chunkscope_dashboards.rules import alerts
+from chunkscope_dashboards.rules import alerts, inline
 
 NO_DATA = {"Alerting", "NoData", "OK", "KeepLast"}
 EXEC_ERR = {"Alerting", "Error", "OK", "KeepLast"}
@@ -60,7 +60,7 @@ def test_no_dollar_in_annotations(alert_provisioning: dict[str, Any]) -> None:
 
 def test_same_alerts_and_thresholds_as_prometheus(alert_provisioning: dict[str, Any]) -> None:
     """Every Prometheus alert has a Grafana twin with the same severity, for, runbook and
-    threshold, and its query needs no recording rule."""
+    conditions (every one, with its threshold), and its query needs no recording rule."""
     rules = {r["title"]: r for r in _rules(alert_provisioning)}
     assert len(rules) == len(alerts(DEFAULT))
     for a in alerts(DEFAULT):
@@ -70,9 +70,13 @@ def test_same_alerts_and_thresholds_as_prometheus(alert_provisioning: dict[str, 
         assert r["annotations"]["runbook_url"] == DEFAULT.runbook_url(a.name)
         expr = next(q for q in r["data"] if q["refId"] == "A")["model"]["expr"]
         assert not re.search(r"\b[a-z_]+:[a-z_]+:[a-z0-9_]+\b", expr), expr
+        first, *rest = a.conditions
+        # Every further condition (a burn rate's second window) filters A with its own
+        # comparison and threshold; the first one's threshold is evaluated by C.
+        parts = [inline(first.lhs, DEFAULT), *(inline(c.promql(), DEFAULT) for c in rest)]
+        assert expr == (" and ".join(f"({p})" for p in parts) if rest else parts[0]), a.name
         threshold = next(q for q in r["data"] if q["refId"] == "C")["model"]["conditions"][0]
         params = threshold["evaluator"]["params"]
-        first = a.conditions[0]
         if first.op == "==":
             assert threshold["evaluator"]["type"] == "within_range"
             assert params[0] < first.threshold < params[1]
