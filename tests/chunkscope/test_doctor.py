@@ -1,15 +1,20 @@
 """``chunkscope doctor`` against components that are not there: every check fails, within its
-timeout, and the output says how to fix each one."""
+timeout, and the output says how to fix each one. Loki and Grafana cannot run on the test
+machines, so their checks also meet small local stand-ins answering as the real APIs do: a
+check that is wrong about a healthy component fails here."""
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
+import os
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -199,3 +204,97 @@ class TestDoctorCommand:
         result = doctor("--skip", "tempo")
         assert result.returncode == 2
         assert "tempo" in result.stderr
+
+
+GRAFANA_USER, GRAFANA_PASSWORD = "admin", "s3cret"
+PROVISIONED = ["chunkscope-overview", "chunkscope-languages", "chunkscope-resources"]
+
+
+class _StandIn(http.server.BaseHTTPRequestHandler):
+    """Loki's ``/ready`` and Grafana's ``/api/health`` and ``/api/search``, as documented."""
+
+    database = "ok"
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/ready":
+            self._send(200, b"ready\n", "text/plain")
+        elif url.path == "/api/health":
+            body = {"commit": "abc", "database": self.database, "version": "11.3.0"}
+            self._send(200, json.dumps(body).encode())
+        elif url.path == "/api/search":
+            self._search(parse_qs(url.query))
+        else:
+            self._send(404, b"404 page not found\n", "text/plain")
+
+    def _search(self, query: dict[str, list[str]]) -> None:
+        token = base64.b64encode(f"{GRAFANA_USER}:{GRAFANA_PASSWORD}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {token}":
+            self._send(401, b'{"message":"Invalid username or password"}')
+            return
+        wanted = query.get("type") == ["dash-db"] and query.get("folderUIDs") == ["chunkscope"]
+        found = [{"uid": uid, "type": "dash-db", "folderUid": "chunkscope"} for uid in PROVISIONED]
+        self._send(200, json.dumps(found if wanted else []).encode())
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def stand_in() -> Iterator[type[_StandIn]]:
+    """Loki and Grafana stand-ins on one loopback port; set ``.database`` to break Grafana."""
+    handler = type("StandIn", (_StandIn,), {})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.base = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _loki_and_grafana(base: str, password: str | None) -> dict[str, tuple[bool, str]]:
+    ep = Endpoints(loki=base, grafana=base, grafana_user=GRAFANA_USER, grafana_password=password)
+    checks = [c for c in build_checks(ep) if c.name.startswith(("Loki", "Grafana"))]
+    return {r.check.name: (r.ok, r.detail) for r in run_checks(checks, timeout=2)}
+
+
+class TestChecksAgainstHealthyStandIns:
+    def test_loki_and_grafana_pass_when_healthy(self, stand_in) -> None:
+        """Ready Loki, healthy Grafana with the provisioned dashboards: every check is ok."""
+        assert _loki_and_grafana(stand_in.base, GRAFANA_PASSWORD) == {
+            "Loki ready": (True, "ready"),
+            "Grafana health": (True, "Grafana 11.3.0"),
+            "Grafana dashboards": (True, "3 dashboards"),
+        }
+
+    def test_wrong_password_and_a_broken_database_fail(self, stand_in) -> None:
+        """A refused login and a Grafana whose database is down are failures with the reason."""
+        stand_in.database = "failing"
+        results = _loki_and_grafana(stand_in.base, "wrong")
+        assert results["Loki ready"] == (True, "ready")
+        assert results["Grafana health"] == (False, "database failing")
+        ok, detail = results["Grafana dashboards"]
+        assert not ok and detail.startswith("HTTP 401")
+
+    def test_doctor_command_passes_on_healthy_loki_and_grafana(self, stand_in) -> None:
+        """``chunkscope doctor`` exits 0 with every row ok when only Loki and Grafana are asked."""
+        env = {**os.environ, "GRAFANA_ADMIN_USER": GRAFANA_USER}
+        env["GRAFANA_ADMIN_PASSWORD"] = GRAFANA_PASSWORD
+        result = doctor(
+            "--loki-url", stand_in.base, "--grafana-url", stand_in.base,
+            "--skip", "collector,otlp,prometheus,jaeger,alertmanager", "--timeout", "2", env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "fix:" not in result.stdout
+        for name in ("Loki ready", "Grafana health", "Grafana dashboards"):
+            row = next(line for line in result.stdout.splitlines() if name in line)
+            assert " ok " in row, row
