@@ -237,22 +237,29 @@ def test_sigterm_flushes_spans_still_in_the_batch(
 
 
 def test_telemetry_off_imports_no_opentelemetry_sdk() -> None:
-    """With CHUNKSCOPE_OTEL unset neither the SDK nor any instrumentation is loaded.
+    """With CHUNKSCOPE_OTEL unset the service adds no OpenTelemetry module to FastAPI's own.
 
-    (FastAPI itself imports the OpenTelemetry *API*, a no-op without an SDK.)"""
+    FastAPI imports the OpenTelemetry *API* itself (a no-op without an SDK); the service
+    loads nothing beyond that set: no SDK, exporter or instrumentation."""
+    import json
     import os
     import subprocess
     import sys
 
-    code = (
-        "import sys; from chunkscope.serve import create_app, Limits; "
-        "create_app(Limits(workers=1), threads=True); "
-        "print(sorted(m for m in sys.modules if m.startswith("
-        "('opentelemetry.sdk', 'opentelemetry.instrumentation', 'opentelemetry.exporter'))))"
+    listing = "print(json.dumps(sorted(m for m in sys.modules if m.startswith('opentelemetry'))))"
+    fastapi_only = "import json, sys, fastapi; " + listing
+    service = (
+        "import json, sys; from chunkscope.serve import create_app, Limits; "
+        "create_app(Limits(workers=1), threads=True); " + listing
     )
-    env = {k: v for k, v in os.environ.items() if k != "CHUNKSCOPE_OTEL"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHUNKSCOPE_", "OTEL_"))}
+    loaded = []
+    for code in (fastapi_only, service):
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, out.stderr
+        loaded.append(set(json.loads(out.stdout)))
+    assert loaded[1] == loaded[0]
+    assert not any(m.startswith(("opentelemetry.sdk", "opentelemetry.exporter")) for m in loaded[1])
+    assert not any(m.startswith("opentelemetry.instrumentation") for m in loaded[1])
