@@ -119,13 +119,6 @@ class Logger:
         if _stdlib.isEnabledFor(logging.ERROR):
             _emit(logging.ERROR, event, kw)
 
-    def exception(self, event: str, **kw: Any) -> None:
-        if _stdlib.isEnabledFor(logging.ERROR):
-            _structlog().exception(event, **kw)
-
-    def bind(self, **kw: Any) -> structlog.stdlib.BoundLogger:
-        return _structlog().bind(**kw)
-
 
 _logger = Logger()
 

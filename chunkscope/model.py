@@ -6,7 +6,7 @@ thousand, safe to share between threads, and picklable across ``--jobs`` workers
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -75,9 +75,6 @@ class Chunk:
     part: int = 1
     parts: int = 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     def __reduce__(self) -> tuple[type[Chunk], tuple[Any, ...]]:
         """Pickle as the constructor's arguments: ``--jobs`` ships every chunk between
         processes, and this halves the cost of the frozen dataclass's default state dict."""
@@ -88,16 +85,11 @@ _chunk_fields = attrgetter(*(f.name for f in fields(Chunk)))
 
 
 def id_hasher(path: str) -> blake2b:
-    """The hash state after ``path``: copied once per chunk of that file, never recomputed."""
+    """The hash state after ``path``: copied once per chunk of that file, never recomputed.
+
+    A chunk's id continues it with ``b"\\0{start_byte}:{end_byte}\\0"`` and the chunk's bytes
+    (docs/chunks.md gives the recipe, so anyone can recompute an id)."""
     return blake2b(path.encode("utf-8", "surrogateescape"), digest_size=12)
-
-
-def chunk_id(path: str, start_byte: int, end_byte: int, content: bytes) -> str:
-    """Deterministic id: the same bytes at the same place always get the same id."""
-    h = id_hasher(path)
-    h.update(b"\0%d:%d\0" % (start_byte, end_byte))
-    h.update(content)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

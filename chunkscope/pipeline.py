@@ -315,6 +315,14 @@ def chunk_paths(
             log.info("file.skipped", path=result.path, reason=result.reason)
         elif result.outcome == "error":
             log.warning("file.errored", path=result.path, error=result.error)
+        else:
+            log.debug(
+                "file.chunked",
+                path=result.path,
+                language=result.language,
+                size=result.size,
+                chunks=len(result.chunks),
+            )
         if result.cache == "error" and not cache_failed:
             cache_failed = True
             log.warning(

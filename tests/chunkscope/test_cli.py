@@ -147,6 +147,20 @@ class TestOutput:
         assert skips == {"README.txt": "unknown_language", "blob.py": "binary"}
         assert all(e["level"] in ("info", "warning") for e in events)
 
+    def test_very_verbose_logs_every_chunked_file(self, cli, project: Path) -> None:
+        """``-vv`` adds one debug event per chunked file, with its language and chunk count."""
+        done = cli("chunk", project, "-vv")
+        chunks = jsonl(done.stdout)
+        events = [json.loads(line) for line in done.stderr.decode().splitlines()]
+        chunked = {e["path"]: e for e in events if e["event"] == "file.chunked"}
+        assert {e["level"] for e in chunked.values()} == {"debug"}
+        assert sorted(chunked) == sorted({r["path"] for r in chunks})
+        for path, event in chunked.items():
+            assert event["chunks"] == sum(r["path"] == path for r in chunks)
+            assert event["language"] == next(r["language"] for r in chunks if r["path"] == path)
+        quiet = cli("chunk", project, "-v")
+        assert "file.chunked" not in quiet.stderr.decode()
+
     def test_undecodable_file_name(self, cli, tmp_path: Path) -> None:
         """A file name that is not UTF-8 still gives valid UTF-8 output naming the file exactly."""
         name = b"caf\xe9.py"
