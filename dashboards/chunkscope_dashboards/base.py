@@ -14,9 +14,12 @@ from grafanalib import core as g
 
 from .config import Config
 from .panels import Row, layout
+from .promql import matchers
 
 __all__ = [
     "JOB_INSTANCE",
+    "JOB_INSTANCE_LANGUAGE",
+    "JOB_INSTANCE_SELECTOR",
     "dashboard",
     "datasource_var",
     "language_var",
@@ -25,6 +28,10 @@ __all__ = [
 
 JOB_INSTANCE = ('job=~"$job"', 'instance=~"$instance"')
 """The matchers every dashboard PromQL selector carries."""
+JOB_INSTANCE_LANGUAGE = (*JOB_INSTANCE, 'chunkscope_language=~"$language"')
+"""The same plus the ``$language`` variable, for the chunker's per-language families."""
+JOB_INSTANCE_SELECTOR = matchers(*JOB_INSTANCE)
+"""``JOB_INSTANCE`` as a ready ``{...}`` selector, for queries written out in full."""
 
 SCHEMA_VERSION = 39
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 from grafanalib import core as g
 
 from . import panels as p
-from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars, language_var
+from .base import JOB_INSTANCE_LANGUAGE as LANG
+from .base import dashboard, datasource_var, job_instance_vars, language_var
 from .config import Config
 from .promql import RATE_INTERVAL as W
 from .promql import histogram_quantile, ratio_or_zero, sum_rate
 
 __all__ = ["build"]
 
-LANG = (*JOB_INSTANCE, 'chunkscope_language=~"$language"')
 BY_LANG = ("chunkscope_language",)
 
 

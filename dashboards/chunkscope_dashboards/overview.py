@@ -12,13 +12,12 @@ from chunkscope.names import prometheus_name
 
 from . import panels as p
 from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars, language_var
+from .base import JOB_INSTANCE_LANGUAGE as LANG
 from .config import Config
 from .promql import RATE_INTERVAL as W
 from .promql import histogram_quantile, ratio_or_zero, sum_rate
 
 __all__ = ["build"]
-
-LANG = (*JOB_INSTANCE, 'chunkscope_language=~"$language"')
 
 
 def _quantiles(family: str, match: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -20,13 +20,13 @@ from chunkscope.names import prometheus_name
 
 from . import panels as p
 from .base import JOB_INSTANCE, dashboard, datasource_var, query_var
+from .base import JOB_INSTANCE_SELECTOR as M
 from .config import Config
 from .promql import RATE_INTERVAL as W
-from .promql import SIGNALS, matchers, sum_rate
+from .promql import SIGNALS, sum_rate
 
 __all__ = ["build"]
 
-M = matchers(*JOB_INSTANCE)
 TITLES = {"spans": "Spans", "metric_points": "Metric points", "log_records": "Log records"}
 
 

@@ -10,13 +10,12 @@ from grafanalib import core as g
 
 from . import panels as p
 from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars
+from .base import JOB_INSTANCE_SELECTOR as M
 from .config import Config
 from .promql import RATE_INTERVAL as W
-from .promql import matchers, sum_rate
+from .promql import sum_rate
 
 __all__ = ["build"]
-
-M = matchers(*JOB_INSTANCE)
 
 
 def cpu_memory_row(cfg: Config) -> p.Row:
