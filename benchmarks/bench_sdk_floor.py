@@ -1,12 +1,12 @@
 """The floor of telemetry cost: bare OpenTelemetry SDK calls per file, against chunking a file.
 
-Issue 3 asks for at most 3 % overhead with three spans per file (file, parse, extract) and
-four histogram records per file, 100 % sampled and exported. Whatever the instrumentation
+The telemetry budget is at most 3 % overhead with three spans per file (file, parse,
+extract) and four histogram records per file, 100 % sampled and exported. Whatever the instrumentation
 does, it cannot cost less than the SDK calls it must make. This script measures, in one
 process, with no chunkscope instrumentation at all:
 
 * ``warm``: CPU per file of exactly those SDK calls in a tight loop (a file span with two
-  child spans and the issue's attributes, four histogram records with an exemplar context,
+  child spans and the contract's attributes, four histogram records with an exemplar context,
   a batch span processor and the stock OTLP protobuf encoder, serialised and dropped);
 * ``interleaved``: ``chunk_paths`` over a folder (default: the Python stdlib) making the
   same calls after every file, against ``chunk_paths`` alone, in alternating rounds. This is
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  the same calls, warm loop   {warm_us:7.1f} us per file "
         f"({warm_us / per_file_us * 100:.1f} % of chunking)"
     )
-    print("  budget of issue 3: 3 %")
+    print("  telemetry budget: 3 %")
     return 0
 
 

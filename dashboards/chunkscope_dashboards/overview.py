@@ -216,7 +216,7 @@ def cache_row(cfg: Config) -> p.Row:
 
 
 def service_row(cfg: Config) -> p.Row:
-    """RED and saturation of ``chunkscope serve`` (issue 6); empty until the service runs."""
+    """RED and saturation of ``chunkscope serve``; empty until the service runs."""
     req = (*JOB_INSTANCE, cfg.service_request_selector)
     requests = sum_rate("http_server_request_duration_seconds_count", req, W)
     failed = sum_rate(

@@ -52,7 +52,7 @@ class TestCommittedFiles:
             assert on_disk == {p for p in rendered if p.parent == folder}
 
     def test_all_dashboards_exist_with_titles(self, dashboards: dict[str, dict]) -> None:
-        """The five dashboards of issue 4 are generated with stable, unique uids."""
+        """The five dashboards are generated with stable, unique uids."""
         assert {n: d["title"] for n, d in dashboards.items()} == EXPECTED_DASHBOARDS
         uids = [d["uid"] for d in dashboards.values()]
         assert len(set(uids)) == len(uids)
@@ -132,6 +132,6 @@ class TestConfig:
         assert "Traceback" not in result.stderr
 
     def test_benchmark_budgets_are_in_the_config(self) -> None:
-        """Issue 6's regression check reads its tolerances from the same config."""
+        """``chunkscope bench``'s regression check reads its tolerances from the same config."""
         assert DEFAULT.bench_throughput_drop_pct > 0
         assert DEFAULT.bench_p95_rise_pct > 0

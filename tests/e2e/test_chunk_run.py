@@ -1,4 +1,4 @@
-"""The issue-5 end-to-end test: ``CHUNKSCOPE_OTEL=1 chunkscope chunk`` on a real multi-language
+"""The end-to-end test: ``CHUNKSCOPE_OTEL=1 chunkscope chunk`` on a real multi-language
 folder, through the real collector, checked through the own APIs of Jaeger, Prometheus and the
 log store (VictoriaLogs) the collector's Loki exporter ships to."""
 
