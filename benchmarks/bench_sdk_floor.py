@@ -1,9 +1,9 @@
 """The floor of telemetry cost: bare OpenTelemetry SDK calls per file, against chunking a file.
 
 The telemetry budget is at most 3 % overhead with three spans per file (file, parse,
-extract) and four histogram records per file, 100 % sampled and exported. Whatever the instrumentation
-does, it cannot cost less than the SDK calls it must make. This script measures, in one
-process, with no chunkscope instrumentation at all:
+extract) and four histogram records per file, 100 % sampled and exported. Whatever the
+instrumentation does, it cannot cost less than the SDK calls it must make. This script
+measures, in one process, with no chunkscope instrumentation at all:
 
 * ``warm``: CPU per file of exactly those SDK calls in a tight loop (a file span with two
   child spans and the contract's attributes, four histogram records with an exemplar context,
