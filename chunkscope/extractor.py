@@ -23,9 +23,8 @@ from operator import add, itemgetter
 import tree_sitter as ts
 
 from chunkscope.languages import LANGUAGES, definitions_query, grammar, kind_ids
-from chunkscope.model import Chunk, ChunkOptions, id_hasher
+from chunkscope.model import DEFAULT_OPTIONS, Chunk, ChunkOptions, id_hasher
 
-DEFAULT_OPTIONS = ChunkOptions()
 MAX_DEPTH = 4000
 """Definitions deeper than this in the syntax tree stay in their ancestor's text.
 

@@ -56,6 +56,10 @@ class ChunkOptions:
     """Past this many bytes of entries, the cache evicts its least recently used ones."""
 
 
+DEFAULT_OPTIONS = ChunkOptions()
+"""The defaults every entry point (library, CLI, service) starts from."""
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """One semantic unit of a source file, ready to embed."""

@@ -21,14 +21,13 @@ from chunkscope.clock import now_ns
 from chunkscope.extractor import extract as _extract
 from chunkscope.languages import canonical, detect
 from chunkscope.logs import get_logger
-from chunkscope.model import ChunkOptions, FileResult, StageTimes
+from chunkscope.model import DEFAULT_OPTIONS, ChunkOptions, FileResult, StageTimes
 from chunkscope.parser import parse_as
 from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-DEFAULT_OPTIONS = ChunkOptions()
 BINARY_SNIFF_BYTES = 8192
 _BATCH = 32
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)

@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from types import TracebackType
 from typing import IO, Any
 
@@ -30,17 +29,16 @@ import orjson
 
 from chunkscope import pipeline
 from chunkscope.cli._types import whole_number
+from chunkscope.encode import chunk_dict
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
-from chunkscope.model import Chunk, ChunkOptions, FileResult
+from chunkscope.model import DEFAULT_OPTIONS, Chunk, ChunkOptions, FileResult
 from chunkscope.names import CACHE_ENV
 from chunkscope.report import RunReport
 
 FORMATS = ("jsonl", "json", "table")
-CHUNK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Chunk))
-"""Key order of every emitted chunk: the ``Chunk`` field order, never sorted or shuffled."""
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
-_DEFAULTS = ChunkOptions()
+_DEFAULTS = DEFAULT_OPTIONS
 REMOTE_JOBS_PER_URL = 4
 """Requests in flight per ``--remote`` URL unless ``--jobs`` says: enough for a replica's two
 workers to always have the next request waiting."""
@@ -199,7 +197,7 @@ def _options(args: argparse.Namespace) -> ChunkOptions:
 def chunk_json(chunk: Chunk, *, ascii: bool = False) -> str:
     """One chunk as compact JSON in ``CHUNK_FIELDS`` order, as orjson writes it."""
     return json.dumps(
-        {name: getattr(chunk, name) for name in CHUNK_FIELDS},
+        chunk_dict(chunk),
         ensure_ascii=ascii,
         separators=(",", ":"),
     )

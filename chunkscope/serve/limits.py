@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from chunkscope.model import ChunkOptions
-
-DEFAULT_MAX_FILE_BYTES = ChunkOptions().max_file_bytes
+from chunkscope.model import DEFAULT_OPTIONS
 
 
 def default_workers() -> int:
@@ -33,7 +31,7 @@ class Limits:
     max_queue: int = 0
     """Admitted requests that may wait for a free worker; 0 means ``2 * workers``."""
     max_body_bytes: int = 8 * 1024 * 1024
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_file_bytes: int = DEFAULT_OPTIONS.max_file_bytes
     """Per file, as the CLI's ``--max-file-bytes``: bigger files are skipped, not refused."""
     max_batch_files: int = 256
     request_timeout_seconds: float = 30.0

@@ -14,12 +14,11 @@ import json
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from chunkscope.encode import chunk_dict
 from chunkscope.languages import canonical, detect
-from chunkscope.model import Chunk, ChunkOptions, FileResult, StageTimes
+from chunkscope.model import ChunkOptions, FileResult, StageTimes
 
 DEFAULT_PATH = "input"
-CHUNK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Chunk))
-"""Key order of every chunk object: the ``Chunk`` field order, as the CLI writes it."""
 TIMING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StageTimes))
 """``timings`` of a result: the worker's ``StageTimes`` (epoch ns, 0 for a stage not run)."""
 
@@ -98,9 +97,7 @@ def _options_from(data: dict[str, Any], base: ChunkOptions) -> ChunkOptions:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ApiError(400, "invalid_request", f"{key} must be a positive integer")
         values[key] = value
-    if not values:
-        return base
-    return replace(base, **values)
+    return replace(base, **values) if values else base
 
 
 def _json(body: bytes) -> Any:
@@ -161,11 +158,7 @@ def parse_batch(
 
 
 def result_dict(result: FileResult) -> dict[str, Any]:
-    """A ``FileResult`` as the service returns it: every field, chunks as objects.
-
-    Chunk fields are flat scalars, so a comprehension does what ``asdict`` does without
-    its recursive copying, several times faster on a file of forty chunks.
-    """
+    """A ``FileResult`` as the service returns it: every field, chunks as objects."""
     return {
         "path": result.path,
         "outcome": result.outcome,
@@ -177,7 +170,7 @@ def result_dict(result: FileResult) -> dict[str, Any]:
         "seconds": result.seconds,
         "timings": {name: getattr(result.timings, name) for name in TIMING_FIELDS},
         "cache": result.cache,
-        "chunks": [{name: getattr(c, name) for name in CHUNK_FIELDS} for c in result.chunks],
+        "chunks": [chunk_dict(c) for c in result.chunks],
     }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chunkscope.cli.chunk import CHUNK_FIELDS
+from chunkscope.encode import CHUNK_FIELDS
 
 STDLIB = Path(os.__file__).parent
 DROP_DAC = (
