@@ -2,7 +2,8 @@
 
 What it measures, on the same files (default: the installed Python standard library):
 - raw: read + tree-sitter parse + a full TreeCursor walk collecting definitions (the limit),
-- library: ``chunk_paths`` (walk, read, parse, extract, chunk records),
+- library: ``chunk_paths`` (walk, read, parse, extract, chunk records), measured by
+  ``chunkscope.baseline.chunker_pass``, the pass ``chunkscope bench`` times too,
 - cli: ``chunkscope chunk CORPUS --output FILE`` (JSONL written to a file), --jobs 1 and 2,
 - peak RSS of the CLI on the corpus and on a 10x corpus (hard-linked copies).
 Repeats are interleaved and the median is reported, so machine noise hits all alike.
@@ -25,7 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chunkscope import ChunkOptions, chunk_paths
+from chunkscope import ChunkOptions
+from chunkscope.baseline import chunker_pass
 from chunkscope.languages import LANGUAGES, detect, grammar
 from chunkscope.parser import parser_for
 from chunkscope.walker import walk
@@ -83,10 +85,6 @@ def raw_limit(files: list[tuple[str, str]]) -> int:
     return total
 
 
-def library(root: str) -> int:
-    return sum(r.size for r in chunk_paths([root]) if r.outcome == "chunked")
-
-
 def cli(root: str, out: str, jobs: int) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one CLI run writing JSONL to a file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHUNKSCOPE_OTEL", "OTEL_"))}
@@ -130,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         out = os.path.join(tmp, "chunks.jsonl")
         for _ in range(args.repeat):
             samples["raw"].append(mb / timed(lambda: raw_limit(files))[0])
-            samples["library"].append(mb / timed(lambda: library(args.corpus))[0])
+            samples["library"].append(mb / chunker_pass([args.corpus])[0])
             seconds, peak = cli(args.corpus, out, 1)
             samples["cli"].append(mb / seconds)
             rss.append(peak)

@@ -13,8 +13,11 @@ from chunkscope.languages import detect
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str
+    """Relative to the corpus root: what a request names the file."""
     language: str
     content: bytes
+    source: Path = Path()
+    """Where the file was read from."""
 
 
 def load_corpus(
@@ -37,7 +40,7 @@ def load_corpus(
                 content = path.read_bytes()
             except OSError:
                 continue
-            files.append(SourceFile(path.relative_to(base).as_posix(), language, content))
+            files.append(SourceFile(path.relative_to(base).as_posix(), language, content, path))
             if len(files) >= max_files:
                 return files
     if not files:
