@@ -63,3 +63,28 @@ def test_a_passed_deadline_returns_in_time_and_warns_once(warnings: list[str]) -
     assert 1.0 <= elapsed < 2.0, elapsed
     assert len(warnings) == 1
     assert "did not finish within 0.5 s" in warnings[0]
+
+
+def test_the_exit_path_waits_for_a_warning_being_written(monkeypatch) -> None:
+    """An exporter thread that is writing the warning finishes it before the exit path returns:
+    the interpreter exits right after, and a half-written warning would be no warning."""
+    written: list[str] = []
+    started = threading.Event()
+
+    def slow_log(detail: str) -> None:
+        started.set()
+        time.sleep(0.3)
+        written.append(detail)
+
+    monkeypatch.setattr(_safety, "_undelivered_warned", False)
+    monkeypatch.setattr(_safety, "_log_undelivered", slow_log)
+    exporter = threading.Thread(target=_safety.warn_undelivered, args=("export failed",))
+    exporter.start()
+    assert started.wait(5)
+    release = threading.Event()
+    try:
+        assert _shutdown.shutdown([Provider(0, release)], timeout=0.05) is False
+        assert written == ["export failed"]
+    finally:
+        release.set()
+        exporter.join(5)

@@ -52,19 +52,31 @@ def report(error: BaseException) -> None:
         )
 
 
-_undelivered_lock = threading.Lock()
+_undelivered_lock = threading.RLock()
 _undelivered_warned = False
+WARNING_WAIT_SECONDS = 1.0
+"""How long a second caller waits for the first one's warning to be written. The first is
+often an exporter's daemon thread; the interpreter must not exit while it is mid-line."""
 
 
 def warn_undelivered(detail: str) -> None:
-    """The one ``telemetry.export_failed`` warning of a process, whichever failure came first."""
+    """The one ``telemetry.export_failed`` warning of a process, whichever failure came first.
+
+    The lock is held while the warning is written, so the exit path, which calls this after
+    its deadline, returns only once an exporter thread's warning is out. Reentrant: a warning
+    that fails to export comes back here from the same thread and finds it already given.
+    """
     global _undelivered_warned
-    with _undelivered_lock:
+    if not _undelivered_lock.acquire(timeout=WARNING_WAIT_SECONDS):
+        return
+    try:
         if _undelivered_warned:
             return
         _undelivered_warned = True
-    with contextlib.suppress(Exception):
-        _log_undelivered(detail)
+        with contextlib.suppress(Exception):
+            _log_undelivered(detail)
+    finally:
+        _undelivered_lock.release()
 
 
 def _log_undelivered(detail: str) -> None:
