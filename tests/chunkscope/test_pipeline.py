@@ -159,16 +159,16 @@ class TestGrammarAndExtractorBugs:
 
     @pytest.fixture
     def broken_extractor(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from chunkscope import extractor
+        from chunkscope import pipeline
 
-        real = extractor.extract
+        real = pipeline._extract
 
         def extract(tree, source, path, options=None):  # type: ignore[no-untyped-def]
             if path.endswith("bad.py"):
                 raise RuntimeError("extractor bug")
             return real(tree, source, path, options)
 
-        monkeypatch.setattr(extractor, "extract", extract)
+        monkeypatch.setattr(pipeline, "_extract", extract)
 
     def test_extractor_exception_is_an_error_not_an_empty_file(
         self, tmp_path: Path, make_tree, broken_extractor: None
@@ -183,12 +183,13 @@ class TestGrammarAndExtractorBugs:
 
     def test_parser_exception_is_an_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A grammar that raises gives ``error`` with the exception type and message."""
-        from chunkscope import parser
+        from chunkscope import pipeline
 
-        def parse(source: bytes, language: str) -> None:
-            raise ValueError("grammar bug")
+        class Broken:
+            def parse(self, source: bytes) -> None:
+                raise ValueError("grammar bug")
 
-        monkeypatch.setattr(parser, "parse", parse)
+        monkeypatch.setattr(pipeline, "parser_for", lambda language: Broken())
         result = chunk_source(b"def f():\n    return 1\n", "f.py")
         assert (result.outcome, result.error, result.chunks) == (
             "error",
@@ -202,14 +203,14 @@ class TestGrammarAndExtractorBugs:
         code = textwrap.dedent(
             """
             import sys
-            from chunkscope import extractor
+            from chunkscope import pipeline
             from chunkscope.cli import main
-            real = extractor.extract
+            real = pipeline._extract
             def extract(tree, source, path, options=None):
                 if path.endswith("bad.py"):
                     raise RuntimeError("extractor bug")
                 return real(tree, source, path, options)
-            extractor.extract = extract
+            pipeline._extract = extract
             sys.exit(main(sys.argv[1:]))
             """
         )
