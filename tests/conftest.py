@@ -4,8 +4,10 @@ This folder is on ``sys.path``, so area tests share ``repo`` and ``binaries``.
 
 Tiers: plain ``pytest`` runs the fast tier, which needs nothing but ``pip install -e
 '.[test]'``. A test that asks for one of :data:`TOOL_FIXTURES` (a Go-built binary, promtool,
-node's LogQL parser, kubectl) is marked ``deploy`` here; the tests that start the stack are
-marked ``e2e`` in their modules. ``tests/run.sh`` installs the tools and runs every tier.
+node's LogQL parser, kubectl) is marked ``deploy`` here, and one that asks for one of
+:data:`SERVICE_FIXTURES` (a ``chunkscope serve`` process driven under load, killed or stopped)
+``e2e``, like the tests that start the stack, which are marked in their modules.
+``tests/run.sh`` installs the tools and runs every tier.
 """
 
 from __future__ import annotations
@@ -30,14 +32,21 @@ TOOL_FIXTURES = frozenset(
 )
 """Fixtures that need a tool ``tests/run.sh`` installs: their tests are in the deploy tier."""
 
+SERVICE_FIXTURES = frozenset({"serve_process", "stack", "spare_collector"})
+"""Fixtures that run services as processes, end to end: their tests are in the e2e tier."""
+
 LOGQL_DIR = REPO / "dashboards" / "logql"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses an installed tool ``deploy``, so the fast tier leaves it out."""
+    """Mark every test that uses an installed tool ``deploy`` and every one that runs services
+    ``e2e``, so the fast tier leaves them out."""
     for item in items:
-        if TOOL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        used = set(getattr(item, "fixturenames", ()))
+        if TOOL_FIXTURES & used:
             item.add_marker(pytest.mark.deploy)
+        if SERVICE_FIXTURES & used:
+            item.add_marker(pytest.mark.e2e)
 
 
 def _tool(name: str) -> str:
