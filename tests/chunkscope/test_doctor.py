@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from listeners import silent_listener
 
 from chunkscope.doctor import Endpoints, build_checks, run_checks
 
@@ -31,28 +32,8 @@ def closed_port() -> int:
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections and never says a word: the hung-service case."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join(timeout=5)
-    for conn in accepted:
-        conn.close()
-    server.close()
+    with silent_listener() as port:
+        yield port
 
 
 def endpoints_at(port: int) -> dict[str, str]:

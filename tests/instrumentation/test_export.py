@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 import urllib.request
@@ -13,6 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from listeners import silent_listener
 from otel_support import CANARY, clean_env, run_cli
 from otlp_receiver import GrpcReceiver, HttpReceiver, Received, free_port
 
@@ -125,32 +125,9 @@ def _export_warnings(stderr: str) -> list[dict[str, object]]:
 
 @contextlib.contextmanager
 def _black_hole() -> Iterator[str]:
-    """A loopback TCP listener that accepts every connection and never sends a byte."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            held.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
+    """An OTLP endpoint that accepts every connection and never answers."""
+    with silent_listener() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager

@@ -46,6 +46,20 @@ def scaled(doc: dict[str, Any], throughput: float, latency: float) -> dict[str, 
     return out
 
 
+BASE_FIGURES = {"mb_per_second": 10.0, "files_per_second": 100.0, "file_p95_seconds": 0.01}
+
+
+def compare_saved(
+    tmp_path: Path, throughput: float, latency: float, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``bench --results NOW --compare BASE``, NOW being BASE scaled by the two factors."""
+    base = document(BASE_FIGURES)
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "now.json").write_text(json.dumps(scaled(base, throughput, latency)))
+    now, against = str(tmp_path / "now.json"), str(tmp_path / "base.json")
+    return chunkscope("bench", "--results", now, "--compare", against, *extra)
+
+
 class TestBenchCli:
     def test_save_then_compare_against_synthetic_baselines(
         self, corpus: Path, tmp_path: Path
@@ -79,44 +93,18 @@ class TestBenchCli:
 
     def test_tolerance_comes_from_the_thresholds_config(self, tmp_path: Path) -> None:
         """A 20 % drop fails with the default tolerance and passes when the config allows 30 %."""
-        base = document(
-            {"mb_per_second": 10.0, "files_per_second": 100.0, "file_p95_seconds": 0.01}
-        )
-        current = scaled(base, 0.8, 1.0)
-        (tmp_path / "base.json").write_text(json.dumps(base))
-        (tmp_path / "now.json").write_text(json.dumps(current))
-        args = (
-            "bench",
-            "--results",
-            str(tmp_path / "now.json"),
-            "--compare",
-            str(tmp_path / "base.json"),
-        )
-        assert chunkscope(*args).returncode == 1
+        assert compare_saved(tmp_path, 0.8, 1.0).returncode == 1
         config = tmp_path / "thresholds.json"
         config.write_text(json.dumps({"bench_throughput_drop_pct": 30}))
-        r = chunkscope(*args, "--config", str(config))
+        r = compare_saved(tmp_path, 0.8, 1.0, "--config", str(config))
         assert r.returncode == 0, r.stdout + r.stderr
         assert "throughput drop 30 %" in r.stdout
 
     def test_yaml_config_is_read_and_a_bad_one_refused(self, tmp_path: Path) -> None:
         """A YAML --config sets the tolerance; a typo in it exits 2 even with nothing to compare."""
-        base = document(
-            {"mb_per_second": 10.0, "files_per_second": 100.0, "file_p95_seconds": 0.01}
-        )
-        (tmp_path / "base.json").write_text(json.dumps(base))
-        (tmp_path / "now.json").write_text(json.dumps(scaled(base, 0.97, 1.0)))
         strict = tmp_path / "strict.yaml"
         strict.write_text("bench_throughput_drop_pct: 1\n")
-        r = chunkscope(
-            "bench",
-            "--results",
-            str(tmp_path / "now.json"),
-            "--compare",
-            str(tmp_path / "base.json"),
-            "--config",
-            str(strict),
-        )
+        r = compare_saved(tmp_path, 0.97, 1.0, "--config", str(strict))
         assert r.returncode == 1, r.stdout + r.stderr
         assert "throughput drop 1 %" in r.stdout
         assert f"({strict})" in r.stdout
@@ -128,18 +116,7 @@ class TestBenchCli:
 
     def test_p95_rise_is_a_regression(self, tmp_path: Path) -> None:
         """Same throughput, p95 up by half: exit 1 naming the latency figure."""
-        base = document(
-            {"mb_per_second": 10.0, "files_per_second": 100.0, "file_p95_seconds": 0.01}
-        )
-        (tmp_path / "base.json").write_text(json.dumps(base))
-        (tmp_path / "now.json").write_text(json.dumps(scaled(base, 1.0, 1.5)))
-        r = chunkscope(
-            "bench",
-            "--results",
-            str(tmp_path / "now.json"),
-            "--compare",
-            str(tmp_path / "base.json"),
-        )
+        r = compare_saved(tmp_path, 1.0, 1.5)
         assert r.returncode == 1
         assert "REGRESSION: chunker.file_p95_seconds" in r.stdout
 
