@@ -13,6 +13,7 @@ node's LogQL parser, kubectl) is marked ``deploy`` here, and one that asks for o
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,26 @@ def _tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} not found on PATH: bash tests/run.sh installs it", pytrace=False)
     return path
+
+
+@pytest.fixture
+def break_extractor(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """``break_extractor(path)``: the extractor raises ``RuntimeError("extractor bug")`` for the
+    file reported as ``path``, and works for every other file, as a real extractor bug would."""
+
+    def breaks(broken: str) -> None:
+        from chunkscope import pipeline
+
+        real = pipeline._extract
+
+        def extract(tree, source, path, options=None):  # type: ignore[no-untyped-def]
+            if path == broken:
+                raise RuntimeError("extractor bug")
+            return real(tree, source, path, options)
+
+        monkeypatch.setattr(pipeline, "_extract", extract)
+
+    return breaks
 
 
 @pytest.fixture(scope="session")

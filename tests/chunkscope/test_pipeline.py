@@ -157,23 +157,11 @@ class TestChunkFile:
 class TestGrammarAndExtractorBugs:
     """A parser or extractor that raises costs that one file, as an error with the message."""
 
-    @pytest.fixture
-    def broken_extractor(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from chunkscope import pipeline
-
-        real = pipeline._extract
-
-        def extract(tree, source, path, options=None):  # type: ignore[no-untyped-def]
-            if path.endswith("bad.py"):
-                raise RuntimeError("extractor bug")
-            return real(tree, source, path, options)
-
-        monkeypatch.setattr(pipeline, "_extract", extract)
-
     def test_extractor_exception_is_an_error_not_an_empty_file(
-        self, tmp_path: Path, make_tree, broken_extractor: None
+        self, tmp_path: Path, make_tree, break_extractor
     ) -> None:
         """The failing file is ``error`` with the exception; its neighbour is still chunked."""
+        break_extractor("bad.py")
         make_tree(tmp_path, {"bad.py": "def f():\n    return 1\n", "good.py": "X = 1\n"})
         fates = {r.path: (r.outcome, r.error, r.chunks != ()) for r in chunk_paths([tmp_path])}
         assert fates == {

@@ -42,19 +42,10 @@ class TestLogCorrelation:
         assert summary.attributes["files_chunked"] == 3
 
     def test_errored_file_is_a_warning(
-        self, telemetry: Telemetry, project: Path, monkeypatch: pytest.MonkeyPatch
+        self, telemetry: Telemetry, project: Path, break_extractor
     ) -> None:
         """file.errored is exported at WARN severity with the path and the error."""
-        from chunkscope import pipeline
-
-        original = pipeline._extract
-
-        def boom(tree, source, path, options=None):  # type: ignore[no-untyped-def]
-            if path == "lib.go":
-                raise RuntimeError("extractor bug")
-            return original(tree, source, path, options)
-
-        monkeypatch.setattr(pipeline, "_extract", boom)
+        break_extractor("lib.go")
         list(chunkscope.chunk_paths([project]))
         (errored,) = [r for r in telemetry.logs() if r.body == "file.errored"]
         assert errored.severity_text == "WARN"

@@ -153,17 +153,10 @@ class TestErrors:
         assert [e.name for e in span.events] == ["exception"]
 
     def test_extractor_failure_costs_one_file(
-        self, telemetry: Telemetry, project: Path, monkeypatch: pytest.MonkeyPatch
+        self, telemetry: Telemetry, project: Path, break_extractor
     ) -> None:
         """A crashing extractor: the file errors, its spans are ERROR, the run goes on."""
-        original = pipeline._extract
-
-        def boom(tree, source, path, options=None):  # type: ignore[no-untyped-def]
-            if path == "lib.go":
-                raise RuntimeError("extractor bug")
-            return original(tree, source, path, options)
-
-        monkeypatch.setattr(pipeline, "_extract", boom)
+        break_extractor("lib.go")
         results = _results(project)
         assert results["lib.go"].outcome == "error"
         assert results["a.py"].outcome == "chunked"
