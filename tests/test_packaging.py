@@ -26,3 +26,14 @@ def test_license_file_is_the_declared_one() -> None:
     assert project["license"] == {"text": "Apache-2.0"}
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text
+
+
+def test_every_package_is_in_the_distribution() -> None:
+    """Each folder with an ``__init__.py`` under a package dir is listed, so the wheel has it."""
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set()
+    for name, folder in setuptools["package-dir"].items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(REPO / folder).parts
+            found.add(".".join((name, *parts)))
+    assert found == set(setuptools["packages"])
