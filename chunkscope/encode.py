@@ -8,7 +8,8 @@ from typing import Any
 from chunkscope.model import Chunk
 
 CHUNK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Chunk))
-"""Every field of a chunk object, in output order (the dataclass's, as orjson writes it)."""
+"""Key order of every emitted chunk: the ``Chunk`` field order (as orjson writes it), never
+sorted or shuffled."""
 
 
 def chunk_dict(chunk: Chunk) -> dict[str, Any]:
