@@ -9,36 +9,32 @@ row before it can size its columns). stdout carries only data. stderr gets a pro
 and a summary table when it is a terminal, the summary alone when ``--output`` names a
 file, and nothing but warnings when both streams are piped. Exit status: 0 when every file
 was chunked or skipped, 1 when some file errored, 2 for usage errors.
+
+This module parses the command line and runs; ``_output`` writes the chunks and the report,
+``_progress`` draws the bar, ``chunkscope.encode`` turns chunks into JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import IO, Any
-
-import orjson
+from typing import IO
 
 from chunkscope import pipeline
+from chunkscope.cli._output import FORMATS, Writer, write_report
+from chunkscope.cli._progress import Progress
 from chunkscope.cli._types import whole_number
-from chunkscope.encode import chunk_dict
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
-from chunkscope.model import DEFAULT_OPTIONS, Chunk, ChunkOptions, FileResult
+from chunkscope.model import DEFAULT_OPTIONS, ChunkOptions, FileResult
 from chunkscope.names import CACHE_ENV
 from chunkscope.report import RunReport
 
-FORMATS = ("jsonl", "json", "table")
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
-_DEFAULTS = DEFAULT_OPTIONS
 REMOTE_JOBS_PER_URL = 4
 """Requests in flight per ``--remote`` URL unless ``--jobs`` says: enough for a replica's two
 workers to always have the next request waiting."""
@@ -65,23 +61,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--max-lines",
         type=_positive,
-        default=_DEFAULTS.max_lines,
+        default=DEFAULT_OPTIONS.max_lines,
         metavar="N",
-        help=f"split chunks longer than N lines ({_DEFAULTS.max_lines})",
+        help=f"split chunks longer than N lines ({DEFAULT_OPTIONS.max_lines})",
     )
     p.add_argument(
         "--max-bytes",
         type=_positive,
-        default=_DEFAULTS.max_bytes,
+        default=DEFAULT_OPTIONS.max_bytes,
         metavar="N",
-        help=f"split chunks larger than N bytes ({_DEFAULTS.max_bytes})",
+        help=f"split chunks larger than N bytes ({DEFAULT_OPTIONS.max_bytes})",
     )
     p.add_argument(
         "--max-file-bytes",
         type=_positive,
-        default=_DEFAULTS.max_file_bytes,
+        default=DEFAULT_OPTIONS.max_file_bytes,
         metavar="N",
-        help=f"skip files larger than N bytes as too_large ({_DEFAULTS.max_file_bytes})",
+        help=f"skip files larger than N bytes as too_large ({DEFAULT_OPTIONS.max_file_bytes})",
     )
     p.add_argument(
         "--language",
@@ -146,9 +142,9 @@ def add_cache_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cache-max-bytes",
         type=_positive,
-        default=_DEFAULTS.cache_max_bytes,
+        default=DEFAULT_OPTIONS.cache_max_bytes,
         metavar="N",
-        help=f"evict least recently used cache entries past N bytes ({_DEFAULTS.cache_max_bytes})",
+        help=f"evict least recently used cache entries past N bytes ({DEFAULT_OPTIONS.cache_max_bytes})",
     )
 
 
@@ -194,115 +190,6 @@ def _options(args: argparse.Namespace) -> ChunkOptions:
     )
 
 
-def chunk_json(chunk: Chunk, *, ascii: bool = False) -> str:
-    """One chunk as compact JSON in ``CHUNK_FIELDS`` order, as orjson writes it."""
-    return json.dumps(
-        chunk_dict(chunk),
-        ensure_ascii=ascii,
-        separators=(",", ":"),
-    )
-
-
-def encode_chunks(chunks: tuple[Chunk, ...], lead: str, sep: str, tail: str) -> bytes:
-    """A file's chunks as compact UTF-8 JSON objects joined by ``sep``.
-
-    orjson encodes the dataclasses in field order about four times faster than ``json``;
-    the JSON writer is the CLI's biggest cost after chunking itself. orjson refuses lone
-    surrogates, which only a path with undecodable bytes holds: those files go through
-    ``json`` and ``utf8`` below.
-    """
-    try:
-        body = sep.encode().join(map(orjson.dumps, chunks))
-    except orjson.JSONEncodeError:
-
-        def encoded(ascii: bool) -> str:
-            return lead + sep.join(chunk_json(c, ascii=ascii) for c in chunks) + tail
-
-        return utf8(encoded(False), lambda: encoded(True))
-    return lead.encode() + body + tail.encode()
-
-
-def utf8(text: str, fallback: Callable[[], str]) -> bytes:
-    """``text`` as UTF-8, or ``fallback()`` (ASCII-escaped JSON) when it cannot be encoded.
-
-    Chunk text is already decoded with replacement; only a path holding undecodable bytes
-    (lone surrogates in Python) fails here, and its ``\\udcXX`` escapes round-trip through
-    ``json.loads`` and ``os.fsencode`` to the name on disk.
-    """
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return fallback().encode("ascii")
-
-
-class _Writer:
-    """Streams chunks to a binary sink in one of the output formats."""
-
-    def __init__(self, sink: IO[bytes], fmt: str) -> None:
-        self.sink = sink
-        self.fmt = fmt
-        self.count = 0
-        self.rows: list[tuple[str, ...]] = []
-
-    def __enter__(self) -> _Writer:
-        if self.fmt == "json":
-            self.sink.write(b"[")
-        return self
-
-    def write(self, chunks: tuple[Chunk, ...]) -> None:
-        if self.fmt == "table":
-            self.rows.extend(_row(c) for c in chunks)
-        elif chunks:
-            if self.fmt == "jsonl":
-                lead, sep, tail = "", "\n", "\n"
-            else:
-                lead, sep, tail = ("\n" if self.count == 0 else ",\n"), ",\n", ""
-
-            self.sink.write(encode_chunks(chunks, lead, sep, tail))
-        self.count += len(chunks)
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if kind is not None:
-            return
-        if self.fmt == "json":
-            self.sink.write(b"\n]\n")
-        elif self.fmt == "table":
-            self.sink.write(_render_table(self.rows).encode("utf-8"))
-
-
-def _row(chunk: Chunk) -> tuple[str, ...]:
-    name = chunk.name or ""
-    if chunk.parent:
-        name = f"{chunk.parent}.{name}"
-    part = f"{chunk.part}/{chunk.parts}" if chunk.parts > 1 else ""
-    return (
-        chunk.path,
-        f"{chunk.start_line}-{chunk.end_line}",
-        chunk.kind,
-        name,
-        part,
-        str(chunk.end_byte - chunk.start_byte),
-    )
-
-
-def _render_table(rows: list[tuple[str, ...]]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(show_edge=False, box=None, pad_edge=False)
-    for title in ("path", "lines", "kind", "name", "part"):
-        table.add_column(title, overflow="fold")
-    table.add_column("bytes", justify="right")
-    for row in rows:
-        table.add_row(*row)
-    console = Console(width=200, color_system=None, force_terminal=False, soft_wrap=False)
-    with console.capture() as capture:
-        console.print(table)
-    return capture.get()
-
-
 def _open_sink(output: str | None) -> tuple[IO[bytes], bool]:
     if output is None:
         return sys.stdout.buffer, False
@@ -335,72 +222,6 @@ def _results(
         yield result
 
 
-class _Progress:
-    """A rich progress bar on stderr; the byte total comes from a background pre-walk.
-
-    The run starts at once with a spinner and a running count; when the pre-walk has
-    summed the sizes of the files to read, the bar gains a total, hence MB/s and an ETA.
-    """
-
-    def __init__(self, paths: list[str], options: ChunkOptions) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self.console = Console(stderr=True)
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.fields[files]} files"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=True,
-        )
-        self.task = self.progress.add_task("chunk", total=None, files=0)
-        self.files = 0
-        self._stop = threading.Event()
-        self._counter = threading.Thread(
-            target=self._count, args=(paths, options), name="chunkscope-precount", daemon=True
-        )
-
-    def _count(self, paths: list[str], options: ChunkOptions) -> None:
-        from chunkscope.walker import walk
-
-        total = 0
-        try:
-            for entry in walk(paths, options):
-                if self._stop.is_set():
-                    return
-                if entry.skip is None and entry.error is None:
-                    with contextlib.suppress(OSError):
-                        total += os.stat(entry.path).st_size
-        except OSError:
-            return
-        self.progress.update(self.task, total=total)
-
-    def __enter__(self) -> _Progress:
-        self.progress.start()
-        self._counter.start()
-        return self
-
-    def advance(self, result: FileResult) -> None:
-        self.files += 1
-        self.progress.update(self.task, advance=result.size, files=self.files)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.progress.stop()
-
-
 def _log_level(verbose: int) -> int:
     return {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
 
@@ -427,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"chunkscope chunk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    progress = _Progress(args.paths, options) if interactive else None
+    progress = Progress(args.paths, options) if interactive else None
     on_result: Callable[[FileResult], None] = report.add
     if progress is not None:
 
@@ -436,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
             progress.advance(result)
 
     try:
-        with progress or contextlib.nullcontext(), _Writer(sink, args.format) as writer:
+        with progress or contextlib.nullcontext(), Writer(sink, args.format) as writer:
             if progress is not None:
                 handler.setStream(sys.stderr)  # rich's proxy: log lines print above the bar
             for result in _results(args.paths, options, on_result, executor):
@@ -459,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
     status = EXIT_FILE_ERRORS if report.counts["error"] else EXIT_OK
     if args.report is not None:
         try:
-            _write_report(args.report, data, options, args)
+            write_report(args.report, data, options, args)
         except OSError as exc:
             print(f"chunkscope chunk: cannot write --report {args.report}: {exc}", file=sys.stderr)
             status = EXIT_FILE_ERRORS
@@ -477,30 +298,3 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     finally:
         os.close(devnull)
-
-
-def _write_report(
-    path: str, data: dict[str, Any], options: ChunkOptions, args: argparse.Namespace
-) -> None:
-    document = {
-        **data,
-        "paths": list(args.paths),
-        "format": args.format,
-        "output": args.output,
-        "options": {
-            "max_lines": options.max_lines,
-            "max_bytes": options.max_bytes,
-            "max_file_bytes": options.max_file_bytes,
-            "language": options.language,
-            "jobs": options.jobs,
-            "follow_symlinks": options.follow_symlinks,
-            "respect_gitignore": options.respect_gitignore,
-            "remote": list(args.remote or []),
-            "cache": args.cache,
-            "cache_max_bytes": options.cache_max_bytes,
-        },
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    with open(path, "wb") as fh:
-        fh.write(utf8(text, lambda: json.dumps(document, indent=2) + "\n"))
