@@ -38,6 +38,9 @@ CACHE_ENV = "CHUNKSCOPE_CACHE"
 """The scrape endpoint's address (default ``127.0.0.1``)."""
 
 OTLP_PROTOCOL_ENV = "OTEL_EXPORTER_OTLP_PROTOCOL"
+SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
+"""Defaulted to ``http``, so the HTTP instrumentations emit the stable metric names the
+dashboards query (``http.server.request.duration``, seconds)."""
 DEFAULT_OTLP_PROTOCOL = "http/protobuf"
 """What ``CHUNKSCOPE_OTEL=1`` exports with when no ``OTEL_EXPORTER_OTLP*_PROTOCOL`` is set:
 the OTLP specification's recommended default (to ``localhost:4318``). gRPC stays one variable

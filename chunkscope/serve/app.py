@@ -26,7 +26,7 @@ from chunkscope import __version__
 from chunkscope.languages import LANGUAGES
 from chunkscope.logs import get_logger
 from chunkscope.model import DEFAULT_CACHE_MAX_BYTES, ChunkOptions
-from chunkscope.serve import telemetry
+from chunkscope.serve import http_telemetry, prometheus_endpoint, telemetry
 from chunkscope.serve.limits import Limits
 from chunkscope.serve.pool import ChunkPool, WorkerLost
 from chunkscope.serve.schema import ApiError, FileRequest, parse_batch, parse_single
@@ -150,7 +150,7 @@ def create_app(
     resolved = (limits or Limits()).resolved()
     enabled = telemetry.enabled() if telemetry_on is None else telemetry_on
     # The reader goes on before any instrument records: a reader added later misses them.
-    reader = telemetry.attach_prometheus(meter_provider) if enabled else None
+    reader = prometheus_endpoint.attach_prometheus(meter_provider) if enabled else None
     metrics = telemetry.pool_metrics(meter_provider) if enabled else None
     pool = ChunkPool(resolved, threads=threads, metrics=metrics)
     log = get_logger()
@@ -178,7 +178,7 @@ def create_app(
             if enabled:
                 telemetry.flush()
             if reader is not None:
-                telemetry.detach_prometheus(reader, meter_provider)
+                prometheus_endpoint.detach_prometheus(reader, meter_provider)
 
     app = FastAPI(
         title="chunkscope",
@@ -225,9 +225,9 @@ def create_app(
     async def metrics_endpoint(request: Request) -> Response:
         if not enabled:
             raise ApiError(404, "telemetry_off", "set CHUNKSCOPE_OTEL=1 to expose /metrics")
-        body, content_type = telemetry.prometheus_text(request.headers.get("accept", ""))
+        body, content_type = prometheus_endpoint.prometheus_text(request.headers.get("accept", ""))
         return Response(content=body, media_type=content_type)
 
     if enabled:
-        telemetry.instrument_app(app, tracer_provider, meter_provider)
+        http_telemetry.instrument_app(app, tracer_provider, meter_provider)
     return app

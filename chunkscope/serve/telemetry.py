@@ -1,17 +1,16 @@
-"""The service's telemetry: HTTP RED from the FastAPI instrumentation, pool saturation
-metrics, ``/metrics`` rendering and the flush at shutdown.
+"""The service's own telemetry: the on/off switch, pool saturation metrics, recording the
+workers' results under the HTTP span, and the flush at shutdown.
 
 Imported by the app unconditionally but touches OpenTelemetry only when telemetry is on
-(``CHUNKSCOPE_OTEL``), keeping the service's telemetry-off path free of the SDK.
+(``CHUNKSCOPE_OTEL``), keeping the service's telemetry-off path free of the SDK. HTTP spans
+and RED metrics are ``http_telemetry``'s, the ``/metrics`` page ``prometheus_endpoint``'s.
 
 Metrics, as Prometheus names them:
 
 - ``chunkscope_serve_queue_depth`` (up-down counter ``chunkscope.serve.queue.depth``):
   admitted requests waiting for a free worker;
 - ``chunkscope_serve_shed_total`` (counter ``chunkscope.serve.shed``): requests refused
-  with 429;
-- ``http_server_request_duration_seconds_*`` and ``http_server_active_requests`` from
-  opentelemetry-instrumentation-fastapi (stable HTTP semantic conventions).
+  with 429.
 """
 
 from __future__ import annotations
@@ -26,10 +25,6 @@ from chunkscope.logs import get_logger
 from chunkscope.serve.pool import Measured, PoolMetrics
 
 _log = get_logger()
-
-SEMCONV_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
-EXCLUDED_URLS = "/healthz,/readyz,/metrics"
-"""Probes and scrapes are neither traced nor counted in the RED metrics."""
 
 
 def enabled() -> bool:
@@ -66,42 +61,6 @@ def pool_metrics(meter_provider: Any = None) -> PoolMetrics:
     return OtelPoolMetrics(meter_provider)
 
 
-def instrument_app(app: Any, tracer_provider: Any = None, meter_provider: Any = None) -> None:
-    """HTTP server spans and RED metrics; the chunker's spans nest under the server span."""
-    _stable_http_semconv()
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        excluded_urls=EXCLUDED_URLS,
-        exclude_spans=["receive", "send"],
-    )
-
-
-def _stable_http_semconv() -> None:
-    """Emit ``http.server.request.duration`` (seconds), the name the dashboards query.
-
-    With ``CHUNKSCOPE_OTEL=1`` the instrumentation's bootstrap already defaults the opt-in
-    to ``http`` before anything is instrumented. An app built in a process that instrumented
-    earlier with the variable unset (providers passed in, as in tests) has the old mode
-    cached: the variable is read once per process, so unless the user chose a mode, choose
-    the stable one and re-read it (through the instrumentation library's private class,
-    the only way to re-read it).
-    """
-    if os.environ.get(SEMCONV_OPT_IN):
-        return
-    os.environ[SEMCONV_OPT_IN] = "http"
-    from opentelemetry.instrumentation._semconv import (
-        _OpenTelemetrySemanticConventionStability as Stability,
-    )
-
-    with Stability._lock:
-        Stability._initialized = False
-    Stability._initialize()
-
-
 class _Shape:
     """What the recorder reads of a chunk: its kind and byte span."""
 
@@ -128,51 +87,6 @@ def record(measured: list[Measured]) -> None:
             record_result(replace(view, chunks=chunks))  # type: ignore[arg-type]
     except Exception as exc:  # telemetry never breaks a response
         _log.warning("serve.record_failed", error=f"{type(exc).__name__}: {exc}")
-
-
-def attach_prometheus(meter_provider: Any = None) -> Any:
-    """Give ``/metrics`` a Prometheus reader on the provider, unless one exists already.
-
-    ``CHUNKSCOPE_PROMETHEUS_PORT`` makes the instrumentation add one (with its own scrape
-    port); without it the service adds its own, so ``/metrics`` on the service port shows
-    the same registry. Returns the reader added, for ``detach_prometheus``, or None.
-    """
-    from opentelemetry import metrics
-
-    provider = meter_provider or metrics.get_meter_provider()
-    add = getattr(provider, "add_metric_reader", None)
-    if add is None or os.environ.get(N.PROMETHEUS_PORT_ENV, "").strip():
-        return None
-    try:
-        from opentelemetry.exporter.prometheus import PrometheusMetricReader
-
-        readers = getattr(provider, "_metric_readers", ())
-        if any(isinstance(r, PrometheusMetricReader) for r in readers):
-            return None
-        reader = PrometheusMetricReader()
-        add(reader)
-        return reader
-    except Exception as exc:
-        _log.warning("serve.metrics_endpoint_off", error=f"{type(exc).__name__}: {exc}")
-        return None
-
-
-def detach_prometheus(reader: Any, meter_provider: Any = None) -> None:
-    """Undo ``attach_prometheus`` (unregisters the reader's collector too); never raises."""
-    from opentelemetry import metrics
-
-    provider = meter_provider or metrics.get_meter_provider()
-    with contextlib.suppress(Exception):
-        provider.remove_metric_reader(reader)
-
-
-def prometheus_text(accept: str) -> tuple[bytes, str]:
-    """The process's prometheus_client registry, as opentelemetry-exporter-prometheus fills it."""
-    from prometheus_client import REGISTRY
-    from prometheus_client.exposition import choose_encoder
-
-    encoder, content_type = choose_encoder(accept)
-    return encoder(REGISTRY), content_type
 
 
 def flush(timeout_millis: int = 5000) -> None:

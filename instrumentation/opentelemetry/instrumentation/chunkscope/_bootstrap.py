@@ -25,7 +25,7 @@ from typing import Any
 
 from chunkscope import names as N
 
-SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
+SEMCONV_OPT_IN_ENV = N.SEMCONV_OPT_IN_ENV
 _PROCESS_METRICS: dict[str, list[str] | None] = {
     "process.cpu.time": ["user", "system"],
     "process.cpu.utilization": ["user", "system"],
