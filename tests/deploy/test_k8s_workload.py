@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,12 +19,12 @@ import psutil
 import pytest
 from test_k8s import REPO, built, by_kind  # noqa: F401  (built is a fixture)
 
+from chunkscope import __version__ as VERSION
 from chunkscope import names as N
 from chunkscope.cli import build_parser
 from chunkscope.serve.app import create_app
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
-VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 TELEMETRY_FLUSH_SECONDS = 5
 """``serve.telemetry.flush``'s default bound after the drain."""
 
