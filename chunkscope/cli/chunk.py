@@ -144,7 +144,8 @@ def add_cache_arguments(p: argparse.ArgumentParser) -> None:
         type=_positive,
         default=DEFAULT_OPTIONS.cache_max_bytes,
         metavar="N",
-        help=f"evict least recently used cache entries past N bytes ({DEFAULT_OPTIONS.cache_max_bytes})",
+        help="evict least recently used cache entries past N bytes "
+        f"({DEFAULT_OPTIONS.cache_max_bytes})",
     )
 
 

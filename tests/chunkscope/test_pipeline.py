@@ -173,11 +173,10 @@ class TestGrammarAndExtractorBugs:
         """A grammar that raises gives ``error`` with the exception type and message."""
         from chunkscope import pipeline
 
-        class Broken:
-            def parse(self, source: bytes) -> None:
-                raise ValueError("grammar bug")
+        def parse_as(source: bytes, name: str) -> None:
+            raise ValueError("grammar bug")
 
-        monkeypatch.setattr(pipeline, "parser_for", lambda language: Broken())
+        monkeypatch.setattr(pipeline, "parse_as", parse_as)
         result = chunk_source(b"def f():\n    return 1\n", "f.py")
         assert (result.outcome, result.error, result.chunks) == (
             "error",
