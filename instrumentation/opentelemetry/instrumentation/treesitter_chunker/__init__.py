@@ -80,7 +80,9 @@ def _run_wrapper(recording: Any) -> Callable[..., Any]:
     return wrapper
 
 
-def _process_pool_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+def _process_pool_wrapper(
+    wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
+) -> Any:
     """``chunker.parallel.ProcessPoolExecutor``: a measured pool while a run is current."""
     from concurrent.futures import ProcessPoolExecutor
 
@@ -104,7 +106,6 @@ class TreesitterChunkerInstrumentor(BaseInstrumentor):
     def _instrument(self, **kwargs: Any) -> None:
         import wrapt
         from chunker import parallel
-
         from opentelemetry.instrumentation.treesitter_chunker import _probe, _threads
         from opentelemetry.instrumentation.treesitter_chunker._record import Recording
 
@@ -124,7 +125,6 @@ class TreesitterChunkerInstrumentor(BaseInstrumentor):
     def _wrap_threads(self, module: Any) -> None:
         """Post-import hook: the CLI module may be imported after ``instrument()``."""
         import wrapt
-
         from opentelemetry.instrumentation.treesitter_chunker import _threads
 
         if not self._active or module in self._threaded:
@@ -136,7 +136,6 @@ class TreesitterChunkerInstrumentor(BaseInstrumentor):
 
     def _uninstrument(self, **kwargs: Any) -> None:
         from chunker import parallel
-
         from opentelemetry.instrumentation.treesitter_chunker import _probe
 
         self._active = False

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import wrapt
-
 from opentelemetry.instrumentation.chunkscope._safety import report
 
 _ANCHOR_NS = time.time_ns() - time.perf_counter_ns()
@@ -206,7 +205,9 @@ def _entry_wrapper(path_index: int, path_name: str) -> Callable[..., Any]:
             if outer.extract_start_ns:
                 outer.extract_end_ns = now_ns()
             return value
-        measure = _open(_arg(args, kwargs, path_index, path_name), _arg(args, kwargs, 1, "language"))
+        measure = _open(
+            _arg(args, kwargs, path_index, path_name), _arg(args, kwargs, 1, "language")
+        )
         if measure is None:
             return wrapped(*args, **kwargs)
         _local.file = measure

@@ -131,7 +131,9 @@ class Recording:
         try:
             paths = [os.fspath(p) for p in file_paths] if file_paths is not None else []
             root = _common_root(paths)
-            span = self.tracer.start_span("chunkscope.run", attributes=run_attributes(chunker, paths))
+            span = self.tracer.start_span(
+                "chunkscope.run", attributes=run_attributes(chunker, paths)
+            )
             return Run(self, span, root)
         except Exception as exc:
             report(exc)
