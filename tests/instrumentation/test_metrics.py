@@ -31,6 +31,8 @@ def _points(metric: Any) -> dict[frozenset[tuple[str, Any]], Any]:
 
 
 def _key(**attrs: Any) -> frozenset[tuple[str, Any]]:
+    """A point's attributes: the given ones plus ``chunkscope.chunker``, on every point."""
+    attrs.setdefault("chunker", "chunkscope")
     return frozenset((f"chunkscope.{k.replace('_', '.')}", v) for k, v in attrs.items())
 
 
@@ -146,7 +148,7 @@ class TestValues:
 
         def spy(*args: Any, **kwargs: Any) -> Any:
             active = _points(telemetry.metrics()["chunkscope.files.active"])
-            seen.append(active[frozenset()].value)
+            seen.append(active[_key()].value)
             return original(*args, **kwargs)
 
         monkeypatch.setattr(pipeline, "_extract", spy)
@@ -154,7 +156,7 @@ class TestValues:
         list(chunkscope.chunk_paths([project / "lib.go"]))
         assert seen == [1, 1]
         after = _points(telemetry.metrics()["chunkscope.files.active"])
-        assert after[frozenset()].value == 0
+        assert after[_key()].value == 0
 
 
 class TestRecordResult:

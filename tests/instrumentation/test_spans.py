@@ -44,6 +44,7 @@ class TestSpanTree:
             if s.attributes["code.file.path"] == "a.py"
         ]
         assert dict(file_span.attributes) == {
+            "chunkscope.chunker": "chunkscope",
             "code.file.path": "a.py",
             "chunkscope.outcome": "chunked",
             "chunkscope.language": "python",
@@ -69,6 +70,7 @@ class TestSpanTree:
         _results(project)
         files = {s.attributes["code.file.path"]: s for s in telemetry.by_name("chunkscope.file")}
         assert dict(files["data.bin"].attributes) == {
+            "chunkscope.chunker": "chunkscope",
             "code.file.path": "data.bin",
             "chunkscope.outcome": "skipped",
             "chunkscope.file.size": len(SOURCES["pkg/data.bin"]),
@@ -89,6 +91,7 @@ class TestSpanTree:
         results = _results(project)
         (run,) = telemetry.by_name("chunkscope.run")
         assert dict(run.attributes) == {
+            "chunkscope.chunker": "chunkscope",
             "chunkscope.run.jobs": 1,
             "chunkscope.run.paths": 1,
             "chunkscope.run.files.chunked": 3,

@@ -121,16 +121,27 @@ class TestExceptions:
         files = python_files(3)
         expected = [as_data(core.chunk_file(p, "python")) for p in files]
 
+        calls = 0
+
+        def broken_clock() -> int:
+            nonlocal calls
+            calls += 1
+            if calls % 3 == 0:
+                raise RuntimeError("clock broke")
+            return 0
+
         def broken(*_args: Any) -> None:
             raise RuntimeError("recorder broke")
 
         monkeypatch.setattr(_safety, "_reported", False)
-        monkeypatch.setattr(record_module.Recording, "_record", broken)
+        monkeypatch.setattr(record_module, "to_result", broken)
+        monkeypatch.setattr(_probe, "now_ns", broken_clock)
         with caplog.at_level(logging.WARNING, logger="opentelemetry.instrumentation.chunkscope"):
             got = [as_data(chunker.chunk_file(p, "python")) for p in files]
         assert got == expected
-        warnings = [r for r in caplog.records if "recorder broke" in r.getMessage()]
+        warnings = [r for r in caplog.records if "broke" in r.getMessage()]
         assert len(warnings) == 1
+        assert calls >= 3
 
 
 class TestRoundTrip:

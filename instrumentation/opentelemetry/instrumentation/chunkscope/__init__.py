@@ -67,16 +67,21 @@ _recorders: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _active: ResultRecorder | None = None
 
 
-def _recorder(meter: Any) -> Recorder:
-    """One recorder per meter: observable instruments must not be registered twice."""
+def _recorder(meter: Any, chunker: str | None = None) -> Recorder:
+    """One recorder per meter: observable instruments must not be registered twice.
+
+    ``chunker`` (default chunkscope) goes on every point; each chunker has its own meter.
+    """
     from opentelemetry.instrumentation.chunkscope._metrics import Recorder
+
+    from chunkscope.names import CHUNKER_CHUNKSCOPE
 
     try:
         found = _recorders.get(meter)
         if found is None:
-            found = _recorders[meter] = Recorder(meter)
+            found = _recorders[meter] = Recorder(meter, chunker or CHUNKER_CHUNKSCOPE)
     except TypeError:  # a meter that cannot be weakly referenced
-        found = Recorder(meter)
+        found = Recorder(meter, chunker or CHUNKER_CHUNKSCOPE)
     return found
 
 

@@ -52,10 +52,10 @@ def sdk_disabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
 
-def disabled_by_user() -> bool:
+def disabled_by_user(name: str = "chunkscope") -> bool:
     names = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
     listed = {n.strip() for n in names.split(",")}
-    return "chunkscope" in listed or "*" in listed
+    return name in listed or "*" in listed
 
 
 def autoinstrument() -> None:
@@ -71,6 +71,10 @@ def autoinstrument() -> None:
         stable_http_semconv()
         configure_sdk()
         instrumentor.instrument()
+        if not disabled_by_user("treesitter_chunker"):
+            from opentelemetry.instrumentation.treesitter_chunker import instrument_on_import
+
+            instrument_on_import()
     except Exception as exc:
         _log.warning(
             "chunkscope telemetry is off, it could not start: %s: %s", type(exc).__name__, exc

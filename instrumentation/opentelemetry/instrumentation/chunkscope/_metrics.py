@@ -62,9 +62,14 @@ _kind, _start, _end = attrgetter("kind"), attrgetter("start_byte"), attrgetter("
 
 
 class Recorder:
-    """All chunkscope instruments of one meter, with attribute dicts cached by key."""
+    """All chunkscope instruments of one meter, with attribute dicts cached by key.
 
-    def __init__(self, meter: Meter) -> None:
+    ``chunker`` (``chunkscope.chunker``) is on every point, so one dashboard can pick or
+    compare the chunkers whose work is recorded (one recorder, and one meter, per chunker).
+    """
+
+    def __init__(self, meter: Meter, chunker: str = N.CHUNKER_CHUNKSCOPE) -> None:
+        self.chunker = chunker
         self._lock = threading.Lock()
         self._attrs: dict[tuple[Any, ...], Attrs] = {}
         self._files: dict[tuple[str | None, str, str | None], int] = {}
@@ -104,7 +109,9 @@ class Recorder:
     def _attr(self, key: tuple[Any, ...], pairs: Iterable[tuple[str, Any]]) -> Attrs:
         found = self._attrs.get(key)
         if found is None:
-            found = self._attrs[key] = {k: v for k, v in pairs if v is not None}
+            found = {k: v for k, v in pairs if v is not None}
+            found[N.CHUNKER] = self.chunker
+            self._attrs[key] = found
         return found
 
     def parse(self, language: str | None, outcome: str, seconds: float, ctx: Context) -> None:
@@ -223,4 +230,4 @@ class Recorder:
     def _observe_active(self, _options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:
             active = self._active
-        yield Observation(active)
+        yield Observation(active, self._attr(("a",), ()))

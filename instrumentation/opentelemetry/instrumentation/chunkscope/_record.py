@@ -172,6 +172,7 @@ class ResultRecorder:
 
     def _file_attributes(self, result: FileResult, reason: str) -> dict[str, Any]:
         attrs: dict[str, Any] = {
+            N.CHUNKER: self.recorder.chunker,
             N.OUTCOME: result.outcome,
             N.FILE_SIZE: result.size,
             N.FILE_SPAN_REASON: reason,

@@ -182,7 +182,7 @@ def run_wrapper(results: ResultRecorder) -> Wrapper:
 
 def _start_run(results: ResultRecorder, jobs: int, paths: Any) -> Any:
     try:
-        attrs: dict[str, Any] = {N.RUN_JOBS: jobs}
+        attrs: dict[str, Any] = {N.CHUNKER: results.recorder.chunker, N.RUN_JOBS: jobs}
         if isinstance(paths, (list, tuple)):
             attrs[N.RUN_PATHS] = len(paths)
         start = now_ns()

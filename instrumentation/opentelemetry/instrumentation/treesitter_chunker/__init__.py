@@ -37,6 +37,7 @@ wrapped when treesitter-chunker is not installed. docs/telemetry.md has the deta
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Collection
 from typing import Any
@@ -46,7 +47,9 @@ from opentelemetry.instrumentation.treesitter_chunker.package import _instrument
 from opentelemetry.instrumentation.treesitter_chunker.version import __version__
 from opentelemetry.instrumentation.utils import unwrap
 
-__all__ = ["TreesitterChunkerInstrumentor", "__version__"]
+__all__ = ["TreesitterChunkerInstrumentor", "__version__", "instrument_on_import"]
+
+_log = logging.getLogger(__name__)
 
 
 class _Runs(threading.local):
@@ -153,3 +156,24 @@ def _is_chunker_module(module: Any) -> bool:
         return True
     imported = getattr(module, "chunk_file", None)
     return getattr(imported, "__module__", None) == "chunker.core"
+
+
+def instrument_on_import() -> None:
+    """Instrument treesitter-chunker when (and only if) ``chunker`` is imported.
+
+    Why: ``CHUNKSCOPE_OTEL=1`` covers treesitter-chunker in any process that imports both,
+    yet a chunkscope run that never uses it must not pay for importing it. A post-import
+    hook runs at once if ``chunker`` is already imported, else when it is; never raises.
+    """
+    import wrapt
+
+    wrapt.register_post_import_hook(_instrument_imported, "chunker")
+
+
+def _instrument_imported(_module: Any) -> None:
+    try:
+        instrumentor = TreesitterChunkerInstrumentor()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()
+    except Exception as exc:
+        _log.warning("treesitter-chunker telemetry is off: %s: %s", type(exc).__name__, exc)

@@ -79,7 +79,6 @@ def _finish(
             return []
         if not collected and error is None:
             # No chunk_file ran, yet a result came back: treesitter-chunker's cache served it.
-            chunks = value[1] if isinstance(value, tuple) and len(value) == 2 else ()
             collected.append(
                 _probe.Measure(
                     path=str(_probe._arg(args, kwargs, 0, "file_path")),
@@ -87,22 +86,12 @@ def _finish(
                     start_ns=started,
                     end_ns=_probe.now_ns(),
                     cache_hit=True,
-                    chunk_count=len(chunks),
-                    kinds=_count_kinds(chunks),
-                    chunk_bytes=sum(c.byte_end - c.byte_start for c in chunks),
                 )
             )
         return collected
     except Exception as exc:
         report(exc)
         return []
-
-
-def _count_kinds(chunks: Any) -> dict[str, int]:
-    kinds: dict[str, int] = {}
-    for chunk in chunks:
-        kinds[chunk.node_type] = kinds.get(chunk.node_type, 0) + 1
-    return kinds
 
 
 class _Linked(Future):  # type: ignore[type-arg]

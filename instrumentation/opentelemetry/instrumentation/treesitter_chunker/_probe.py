@@ -140,7 +140,7 @@ def _close(measure: Measure, chunks: Any, error: BaseException | None) -> None:
     try:
         end = measure.end_ns = now_ns()
         if error is not None:
-            measure.error = type(error).__qualname__
+            measure.error = type(error).__name__
             if measure.parse_start_ns and not measure.parse_end_ns:
                 measure.parse_end_ns = end
             elif measure.extract_start_ns and not measure.extract_end_ns:
@@ -189,8 +189,11 @@ def get_parser_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kw
     measure = _local.file
     if measure is None:
         return wrapped(*args, **kwargs)
-    if not measure.parse_start_ns:
-        measure.parse_start_ns = now_ns()
+    try:
+        if not measure.parse_start_ns:
+            measure.parse_start_ns = now_ns()
+    except Exception as exc:
+        report(exc)
     parser = wrapped(*args, **kwargs)
     return _TimedParser(parser, measure)
 
@@ -202,8 +205,11 @@ def _entry_wrapper(path_index: int, path_name: str) -> Callable[..., Any]:
         outer = _local.file
         if outer is not None:  # chunk_text inside chunk_file: the outer call owns the file
             value = wrapped(*args, **kwargs)
-            if outer.extract_start_ns:
-                outer.extract_end_ns = now_ns()
+            try:
+                if outer.extract_start_ns:
+                    outer.extract_end_ns = now_ns()
+            except Exception as exc:
+                report(exc)
             return value
         measure = _open(
             _arg(args, kwargs, path_index, path_name), _arg(args, kwargs, 1, "language")

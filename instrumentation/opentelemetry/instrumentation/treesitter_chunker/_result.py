@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from opentelemetry.instrumentation.chunkscope import _attributes as A
 from opentelemetry.instrumentation.treesitter_chunker._probe import Measure
 
-from chunkscope.model import FileResult
+from chunkscope.model import FileResult, StageTimes
+
+_KINDS = (
+    ("method", "method"),
+    ("constructor", "method"),
+    ("function", "function"),
+    ("arrow", "function"),
+    ("lambda", "function"),
+    ("class", "class"),
+    ("struct", "struct"),
+    ("enum", "enum"),
+    ("interface", "interface"),
+    ("trait", "interface"),
+    ("impl", "impl"),
+    ("module", "module"),
+    ("namespace", "module"),
+)
+_kind_cache: dict[str, str] = {}
+
+
+def chunk_kind(node_type: str) -> str:
+    """treesitter-chunker's node type as one of chunkscope's chunk kinds (``code`` if none),
+    so a dashboard's per-kind panels compare like with like."""
+    found = _kind_cache.get(node_type)
+    if found is None:
+        lowered = node_type.lower()
+        found = next((kind for token, kind in _KINDS if token in lowered), "code")
+        _kind_cache[node_type] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,49 +46,51 @@ class ChunkStat:
     end_byte: int
 
 
-def _stats(measure: Measure) -> tuple[ChunkStat, ...]:
-    from opentelemetry.instrumentation.treesitter_chunker._record import chunk_kind
+@dataclass(frozen=True, slots=True)
+class ChunkerResult(FileResult):
+    """A ``FileResult`` that can say its chunks came from treesitter-chunker's cache."""
 
+    cache_hit: bool = False
+
+
+def _stats(measure: Measure) -> tuple[ChunkStat, ...]:
     chunks = measure.chunks
     if chunks is not None:
         return tuple(ChunkStat(chunk_kind(c.node_type), c.byte_start, c.byte_end) for c in chunks)
-    stats: list[ChunkStat] = []
     mean = measure.chunk_bytes // measure.chunk_count if measure.chunk_count else 0
+    stats: list[ChunkStat] = []
     for node_type, count in measure.kinds.items():
         stats.extend([ChunkStat(chunk_kind(node_type), 0, mean)] * count)
     return tuple(stats)
 
 
-def to_result(measure: Measure, path: str) -> FileResult:
+def to_result(measure: Measure, path: str) -> ChunkerResult:
+    timings = StageTimes(
+        start_ns=measure.start_ns,
+        end_ns=measure.end_ns,
+        parse_start_ns=measure.parse_start_ns,
+        parse_end_ns=measure.parse_end_ns,
+        extract_start_ns=measure.extract_start_ns,
+        extract_end_ns=measure.extract_end_ns,
+        node_count=measure.node_count,
+        has_syntax_error=measure.has_error,
+    )
     if measure.error is not None:
-        return FileResult(
+        return ChunkerResult(
             path=path,
             outcome="error",
             language=measure.language,
             size=measure.size,
             error=measure.error,
-            seconds=(measure.end_ns - measure.start_ns) / 1e9,
+            timings=timings,
         )
-    return FileResult(
+    return ChunkerResult(
         path=path,
         outcome="chunked",
         language=measure.language,
         size=measure.size,
         chunks=_stats(measure),  # type: ignore[arg-type]
         has_syntax_error=measure.has_error,
-        seconds=(measure.end_ns - measure.start_ns) / 1e9,
+        timings=timings,
+        cache_hit=measure.cache_hit,
     )
-
-
-def run_start_attributes(jobs: int, paths: int) -> dict[str, Any]:
-    return {A.RUN_JOBS: jobs, A.RUN_PATHS: paths}
-
-
-def run_end_attributes(counts: dict[str, int], chunks: int, size: int) -> dict[str, Any]:
-    return {
-        A.RUN_FILES_CHUNKED: counts.get("chunked", 0),
-        A.RUN_FILES_SKIPPED: counts.get("skipped", 0),
-        A.RUN_FILES_ERRORED: counts.get("error", 0),
-        A.RUN_CHUNKS: chunks,
-        A.RUN_BYTES: size,
-    }
