@@ -12,14 +12,19 @@ from collections.abc import Sequence
 
 from grafanalib import core as g
 
+from chunkscope import names as N
+
 from .config import Config
 from .panels import Row, layout
 from .promql import matchers
 
 __all__ = [
+    "CHUNKER",
+    "CHUNKER_LABEL",
     "JOB_INSTANCE",
     "JOB_INSTANCE_LANGUAGE",
     "JOB_INSTANCE_SELECTOR",
+    "chunker_var",
     "dashboard",
     "datasource_var",
     "language_var",
@@ -28,10 +33,15 @@ __all__ = [
 
 JOB_INSTANCE = ('job=~"$job"', 'instance=~"$instance"')
 """The matchers every dashboard PromQL selector carries."""
-JOB_INSTANCE_LANGUAGE = (*JOB_INSTANCE, 'chunkscope_language=~"$language"')
-"""The same plus the ``$language`` variable, for the chunker's per-language families."""
 JOB_INSTANCE_SELECTOR = matchers(*JOB_INSTANCE)
 """``JOB_INSTANCE`` as a ready ``{...}`` selector, for queries written out in full."""
+
+CHUNKER_LABEL = N.CHUNKER.replace(".", "_")
+CHUNKER = f'{CHUNKER_LABEL}=~"$chunker"'
+"""The matcher of the ``chunker`` variable: chunkscope, treesitter-chunker, or both."""
+JOB_INSTANCE_LANGUAGE = (*JOB_INSTANCE, CHUNKER, 'chunkscope_language=~"$language"')
+"""``JOB_INSTANCE`` plus the ``$chunker`` and ``$language`` variables, for the per-language
+families on the dashboards that offer both variables (Overview, Languages)."""
 
 SCHEMA_VERSION = 39
 
@@ -90,6 +100,17 @@ def language_var(datasource: dict[str, str]) -> g.Template:
         "Language",
         'label_values(chunkscope_files_total{job=~"$job", instance=~"$instance"}, '
         "chunkscope_language)",
+        datasource,
+    )
+
+
+def chunker_var(datasource: dict[str, str]) -> g.Template:
+    """Which chunker's work to show (``chunkscope.chunker``); pick several to compare."""
+    return query_var(
+        "chunker",
+        "Chunker",
+        'label_values(chunkscope_files_total{job=~"$job", instance=~"$instance"}, '
+        f"{CHUNKER_LABEL})",
         datasource,
     )
 

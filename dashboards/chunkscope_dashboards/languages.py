@@ -9,7 +9,7 @@ from grafanalib import core as g
 
 from . import panels as p
 from .base import JOB_INSTANCE_LANGUAGE as LANG
-from .base import dashboard, datasource_var, job_instance_vars, language_var
+from .base import chunker_var, dashboard, datasource_var, job_instance_vars, language_var
 from .config import Config
 from .promql import RATE_INTERVAL as W
 from .promql import histogram_quantile, ratio_or_zero, sum_rate
@@ -182,6 +182,7 @@ def build(cfg: Config) -> g.Dashboard:
         [
             datasource_var("prometheus", "datasource", "Data source"),
             *job_instance_vars("chunkscope_files_total", cfg.chunkscope_selector, ds),
+            chunker_var(ds),
             language_var(ds),
         ],
     )

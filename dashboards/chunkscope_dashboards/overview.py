@@ -11,7 +11,16 @@ from chunkscope import names as N
 from chunkscope.names import prometheus_name
 
 from . import panels as p
-from .base import JOB_INSTANCE, dashboard, datasource_var, job_instance_vars, language_var
+from .base import (
+    CHUNKER,
+    CHUNKER_LABEL,
+    JOB_INSTANCE,
+    chunker_var,
+    dashboard,
+    datasource_var,
+    job_instance_vars,
+    language_var,
+)
 from .base import JOB_INSTANCE_LANGUAGE as LANG
 from .config import Config
 from .promql import RATE_INTERVAL as W
@@ -20,9 +29,14 @@ from .promql import histogram_quantile, ratio_or_zero, sum_rate
 __all__ = ["build"]
 
 
-def _quantiles(family: str, match: tuple[str, ...]) -> list[tuple[str, str]]:
+def _quantiles(
+    family: str, match: tuple[str, ...], by: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """p50/p95/p99; with ``by``, one line per label value (the chunkers side by side)."""
+    prefix = "".join(f"{{{{{label}}}}} " for label in by)
     return [
-        (histogram_quantile(q, family, match, W), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)
+        (histogram_quantile(q, family, match, W, by), f"{prefix}p{round(q * 100)}")
+        for q in (0.5, 0.95, 0.99)
     ]
 
 
@@ -49,7 +63,7 @@ def summary_row(cfg: Config) -> p.Row:
                 "Active files",
                 "Files being chunked right now (chunkscope.files.active).",
                 "short",
-                "sum (chunkscope_files_active{" + ", ".join(JOB_INSTANCE) + "})",
+                "sum (chunkscope_files_active{" + ", ".join((*JOB_INSTANCE, CHUNKER)) + "})",
             ),
             p.stat(
                 "Error ratio",
@@ -158,26 +172,27 @@ def latency_row(cfg: Config) -> p.Row:
         [
             p.timeseries(
                 "Parse latency",
-                "p50/p95/p99 of chunkscope.parse.duration. The dashed line is the p95 budget; "
-                "exemplar dots open the trace of a slow parse.",
+                "p50/p95/p99 of chunkscope.parse.duration per chunker. The dashed line is the "
+                "p95 budget; exemplar dots open the trace of a slow parse.",
                 "s",
-                _quantiles("chunkscope_parse_duration_seconds", LANG),
+                _quantiles("chunkscope_parse_duration_seconds", LANG, (CHUNKER_LABEL,)),
                 exemplars=True,
                 threshold=cfg.parse_p95_budget_seconds,
             ),
             p.timeseries(
                 "Extract latency",
-                "p50/p95/p99 of chunkscope.extract.duration (walking the tree into chunks); "
-                "exemplar dots open the trace.",
+                "p50/p95/p99 of chunkscope.extract.duration (walking the tree into chunks) per "
+                "chunker; exemplar dots open the trace.",
                 "s",
-                _quantiles("chunkscope_extract_duration_seconds", LANG),
+                _quantiles("chunkscope_extract_duration_seconds", LANG, (CHUNKER_LABEL,)),
                 exemplars=True,
             ),
             p.timeseries(
                 "File latency",
-                "p50/p95/p99 of chunkscope.file.duration: read, parse and extract of one file.",
+                "p50/p95/p99 of chunkscope.file.duration (read, parse and extract of one file) "
+                "per chunker.",
                 "s",
-                _quantiles("chunkscope_file_duration_seconds", LANG),
+                _quantiles("chunkscope_file_duration_seconds", LANG, (CHUNKER_LABEL,)),
                 exemplars=True,
             ),
         ],
@@ -356,6 +371,7 @@ def build(cfg: Config) -> g.Dashboard:
         [
             datasource_var("prometheus", "datasource", "Data source"),
             *job_instance_vars("chunkscope_files_total", cfg.chunkscope_selector, ds),
+            chunker_var(ds),
             language_var(ds),
         ],
     )

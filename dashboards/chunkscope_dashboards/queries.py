@@ -37,6 +37,7 @@ SUBSTITUTIONS = {
     '"$job"': '".+"',
     '"$instance"': '".+"',
     '"$language"': '".*"',
+    '"$chunker"': '".+"',
 }
 
 _KEYWORDS = {
