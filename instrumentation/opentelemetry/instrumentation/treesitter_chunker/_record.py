@@ -31,20 +31,38 @@ _SCOPE = "opentelemetry.instrumentation.treesitter_chunker"
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.11.0"
 
 
+_folders: dict[tuple[str, str], str | None] = {}
+
+
 def display_path(path: str, root: str | None) -> str:
     """The path as recorded: relative to the run root (or the working directory when it is
-    under it), else only the file name, so no home directory leaks into telemetry."""
+    under it), else only the file name, so no home directory leaks into telemetry.
+
+    Folders are resolved once each (a run has far fewer folders than files)."""
     if not path:
         return ""
+    folder, name = os.path.split(path)
     base = root if root is not None else os.getcwd()
-    absolute = os.path.abspath(path)
+    key = (folder, base)
+    shown = _folders.get(key, "?")
+    if shown == "?":
+        if len(_folders) > 4096:
+            _folders.clear()
+        shown = _folders[key] = _relative_folder(folder, base)
+    if shown is None:
+        return name
+    return os.path.join(shown, name) if shown else name
+
+
+def _relative_folder(folder: str, base: str) -> str | None:
+    """``folder`` relative to ``base`` ("" for base itself), None when outside it."""
     try:
-        relative = os.path.relpath(absolute, base)
+        relative = os.path.relpath(os.path.abspath(folder or os.curdir), base)
     except ValueError:  # another drive
-        return os.path.basename(path)
-    if relative == os.curdir or relative.startswith(os.pardir):
-        return os.path.basename(absolute)
-    return relative
+        return None
+    if relative == os.curdir:
+        return ""
+    return None if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
 class _Results(ResultRecorder):

@@ -1,0 +1,184 @@
+"""What the treesitter-chunker instrumentation costs treesitter-chunker itself.
+
+The corpus is the one ``bench_telemetry.py`` uses (default: the Python stdlib, walked as
+``chunkscope chunk`` walks it), its Python files chunked with treesitter-chunker's own
+``chunker.chunk_file(path, "python")``. Long-lived worker processes chunk it in interleaved
+rounds, so load from anything else on the machine falls on all of them alike:
+
+* ``pristine``: only ``import chunker``; OpenTelemetry is never imported;
+* ``off``: the instrumentation imported, instrumented and uninstrumented again;
+* ``on``: ``CHUNKSCOPE_OTEL=1`` and ``import chunkscope`` before ``import chunker``, the
+  default file-span policy, all three signals exported over OTLP/gRPC to a local receiver
+  that discards (``bench_telemetry.start_sink``);
+* ``all`` (with ``--modes``): as ``on`` with ``CHUNKSCOPE_OTEL_FILE_SPANS=all``, every file's
+  spans kept: the cost of the whole span tree, for comparison.
+
+Usage: ``python benchmarks/bench_treesitter_chunker.py [FOLDER] [--repeat N] [--limit N]
+[--modes pristine,off,on,all] [--json]``. Prints median seconds per mode, by wall time and by
+the process's CPU time (all threads, so exporters count; steadier on a busy machine), and the
+overheads of ``on`` (and ``all``) against ``off`` and ``pristine``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_telemetry import _free_port, _round, start_sink
+
+_WORKER = r"""
+import json, sys, time
+mode, listing = sys.argv[1], sys.argv[2]
+if mode == "off":
+    from opentelemetry.instrumentation.treesitter_chunker import TreesitterChunkerInstrumentor
+    TreesitterChunkerInstrumentor().instrument()
+    TreesitterChunkerInstrumentor().uninstrument()
+if mode in ("on", "all"):
+    import chunkscope  # CHUNKSCOPE_OTEL=1: treesitter-chunker is instrumented when imported
+import chunker
+if mode == "pristine":
+    assert not any(m.startswith("opentelemetry") for m in sys.modules), "pristine imported otel"
+if mode in ("on", "all"):
+    assert type(chunker.core.chunk_text).__name__ == "FunctionWrapper", "not instrumented"
+with open(listing) as fh:
+    files = fh.read().splitlines()
+for line in sys.stdin:
+    started, cpu = time.perf_counter(), time.process_time()
+    chunks = errors = 0
+    for path in files:
+        try:
+            chunks += len(chunker.chunk_file(path, "python"))
+        except Exception:
+            errors += 1
+    print(json.dumps({"seconds": time.perf_counter() - started, "chunks": chunks,
+                      "errors": errors, "cpu": time.process_time() - cpu}), flush=True)
+"""
+
+
+def python_files(folder: str, limit: int | None) -> list[str]:
+    """The Python files ``chunkscope chunk FOLDER`` would chunk, in its order."""
+    from chunkscope.model import ChunkOptions
+    from chunkscope.walker import walk
+
+    found = [
+        e.path
+        for e in walk([folder], ChunkOptions())
+        if e.skip is None and e.error is None and e.path.endswith(".py")
+    ]
+    return found[:limit] if limit else found
+
+
+def _spawn(mode: str, listing: str, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CHUNKSCOPE_"))}
+    if mode in ("on", "all"):
+        env.update(
+            CHUNKSCOPE_OTEL="1",
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+            OTEL_TRACES_SAMPLER="always_on",
+            OTEL_METRIC_EXPORT_INTERVAL="10000",
+        )
+    if mode == "all":
+        env["CHUNKSCOPE_OTEL_FILE_SPANS"] = "all"
+    return subprocess.Popen(
+        [sys.executable, "-c", _WORKER, mode, listing],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+
+
+def _pct(a: float, b: float) -> float:
+    return round((a / b - 1) * 100, 2)
+
+
+def run(folder: str, repeat: int, limit: int | None, modes: tuple[str, ...]) -> dict[str, Any]:
+    files = python_files(folder, limit)
+    port = _free_port()
+    sink = start_sink(port)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(files))
+        listing = fh.name
+    workers = {mode: _spawn(mode, listing, port) for mode in modes}
+    samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    try:
+        for mode in modes:  # warm-up: grammar, imports, page cache
+            _round(workers[mode])
+        for index in range(repeat):
+            order = modes if index % 2 == 0 else tuple(reversed(modes))
+            for mode in order:
+                samples[mode].append(_round(workers[mode]))
+    finally:
+        for worker in workers.values():
+            if worker.stdin is not None:
+                worker.stdin.close()
+        for worker in workers.values():
+            worker.wait(timeout=120)
+        sink.stop(grace=None)
+        os.unlink(listing)
+    seconds = {m: statistics.median(s["seconds"] for s in samples[m]) for m in modes}
+    cpu = {m: statistics.median(s["cpu"] for s in samples[m]) for m in modes}
+    chunks = {m: samples[m][0]["chunks"] for m in modes}
+    assert len(set(chunks.values())) == 1, f"modes produced different chunk counts: {chunks}"
+    report: dict[str, Any] = {
+        "folder": folder,
+        "files": len(files),
+        "chunks": next(iter(chunks.values())),
+        "errors": samples[modes[0]][0]["errors"],
+        "repeat": repeat,
+        "median_seconds": {m: round(seconds[m], 3) for m in modes},
+        "median_cpu_seconds": {m: round(cpu[m], 3) for m in modes},
+        "all_seconds": {m: [round(s["seconds"], 3) for s in samples[m]] for m in modes},
+        "all_cpu_seconds": {m: [round(s["cpu"], 3) for s in samples[m]] for m in modes},
+        "overhead_pct": {},
+    }
+    for measured in ("on", "all"):
+        for base in ("off", "pristine"):
+            if measured in modes and base in modes:
+                report["overhead_pct"][f"{measured} vs {base}"] = {
+                    "wall": _pct(seconds[measured], seconds[base]),
+                    "cpu": _pct(cpu[measured], cpu[base]),
+                }
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", default=sysconfig.get_paths()["stdlib"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N files")
+    parser.add_argument("--modes", default="pristine,off,on")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    report = run(args.folder, args.repeat, args.limit, modes)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"{report['folder']}: {report['files']} Python files, {report['chunks']} chunks "
+        f"({report['errors']} files raised), {report['repeat']} interleaved rounds"
+    )
+    for mode in modes:
+        print(
+            f"  {mode:9s} median wall {report['median_seconds'][mode]:8.3f} s   "
+            f"CPU {report['median_cpu_seconds'][mode]:8.3f} s"
+        )
+    for name, pct in report["overhead_pct"].items():
+        print(f"  overhead {name:16s} wall {pct['wall']:+6.2f} %   CPU {pct['cpu']:+6.2f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
