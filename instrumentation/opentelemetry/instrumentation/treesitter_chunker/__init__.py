@@ -109,9 +109,12 @@ class TreesitterChunkerInstrumentor(BaseInstrumentor):
     def _instrument(self, **kwargs: Any) -> None:
         import wrapt
         from chunker import parallel
+        from opentelemetry.instrumentation.chunkscope._bootstrap import sdk_disabled
         from opentelemetry.instrumentation.treesitter_chunker import _probe, _threads
         from opentelemetry.instrumentation.treesitter_chunker._record import Recording
 
+        if sdk_disabled():  # OTEL_SDK_DISABLED=true wins, as for chunkscope
+            return
         if kwargs.get("skip_dep_check") and self._check_dependency_conflicts() is not None:
             return  # opentelemetry-instrument skips the check; a chunker 7 is not ours to wrap
         recording = Recording(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
@@ -145,8 +148,9 @@ class TreesitterChunkerInstrumentor(BaseInstrumentor):
         _probe.uninstall()
         unwrap(parallel.ParallelChunker, "chunk_files_parallel")
         unwrap(parallel, "ProcessPoolExecutor")
-        while self._threaded:
-            unwrap(self._threaded.pop(), "ThreadPoolExecutor")
+        threaded = getattr(self, "_threaded", [])
+        while threaded:
+            unwrap(threaded.pop(), "ThreadPoolExecutor")
 
 
 def _is_chunker_module(module: Any) -> bool:
