@@ -7,16 +7,16 @@ rounds, so load from anything else on the machine falls on all of them alike:
 
 * ``pristine``: only ``import chunker``; OpenTelemetry is never imported;
 * ``off``: the instrumentation imported, instrumented and uninstrumented again;
-* ``on``: ``CHUNKSCOPE_OTEL=1`` and ``import chunkscope`` before ``import chunker``, the
-  default file-span policy, all three signals exported over OTLP/gRPC to a local receiver
-  that discards (``bench_telemetry.start_sink``);
-* ``all`` (with ``--modes``): as ``on`` with ``CHUNKSCOPE_OTEL_FILE_SPANS=all``, every file's
-  spans kept: the cost of the whole span tree, for comparison.
+* ``policy``: ``CHUNKSCOPE_OTEL=1`` and ``import chunkscope`` before ``import chunker``, the
+  default file-span policy, all three signals exported over OTLP (``bench_telemetry``'s
+  environment and local sinks that discard; OTLP/HTTP unless ``--protocol grpc``);
+* ``all``: as ``policy`` with ``CHUNKSCOPE_OTEL_FILE_SPANS=all``, every file's spans kept.
 
 Usage: ``python benchmarks/bench_treesitter_chunker.py [FOLDER] [--repeat N] [--limit N]
-[--modes pristine,off,on,all] [--json]``. Prints median seconds per mode, by wall time and by
-the process's CPU time (all threads, so exporters count; steadier on a busy machine), and the
-overheads of ``on`` (and ``all``) against ``off`` and ``pristine``.
+[--modes pristine,off,policy,all] [--protocol http/protobuf|grpc] [--json]``. Prints median
+seconds per mode, by wall time and by the process's CPU time (all threads, so exporters count;
+steadier on a busy machine), and the overheads of ``policy`` and ``all`` against ``off`` and
+``pristine``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_telemetry import _free_port, _round, start_sink
+import bench_telemetry
+from bench_telemetry import MODES, _env, _free_port, _pct, _round, start_http_sink, start_sink
 
 _WORKER = r"""
 import json, sys, time
@@ -42,12 +43,12 @@ if mode == "off":
     from opentelemetry.instrumentation.treesitter_chunker import TreesitterChunkerInstrumentor
     TreesitterChunkerInstrumentor().instrument()
     TreesitterChunkerInstrumentor().uninstrument()
-if mode in ("on", "all"):
+if mode in ("policy", "all"):
     import chunkscope  # CHUNKSCOPE_OTEL=1: treesitter-chunker is instrumented when imported
 import chunker
 if mode == "pristine":
     assert not any(m.startswith("opentelemetry") for m in sys.modules), "pristine imported otel"
-if mode in ("on", "all"):
+if mode in ("policy", "all"):
     assert type(chunker.core.chunk_text).__name__ == "FunctionWrapper", "not instrumented"
 with open(listing) as fh:
     files = fh.read().splitlines()
@@ -78,35 +79,22 @@ def python_files(folder: str, limit: int | None) -> list[str]:
 
 
 def _spawn(mode: str, listing: str, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CHUNKSCOPE_"))}
-    if mode in ("on", "all"):
-        env.update(
-            CHUNKSCOPE_OTEL="1",
-            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
-            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
-            OTEL_TRACES_SAMPLER="always_on",
-            OTEL_METRIC_EXPORT_INTERVAL="10000",
-        )
-    if mode == "all":
-        env["CHUNKSCOPE_OTEL_FILE_SPANS"] = "all"
     return subprocess.Popen(
         [sys.executable, "-c", _WORKER, mode, listing],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=env,
+        env=_env(mode, port, 10000),
     )
-
-
-def _pct(a: float, b: float) -> float:
-    return round((a / b - 1) * 100, 2)
 
 
 def run(folder: str, repeat: int, limit: int | None, modes: tuple[str, ...]) -> dict[str, Any]:
     files = python_files(folder, limit)
     port = _free_port()
-    sink = start_sink(port)
+    grpc = bench_telemetry.PROTOCOL_CHOICE[0] == "grpc"
+    grpc_sink = start_sink(port) if grpc else None
+    http_sink = None if grpc else start_http_sink(port)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("\n".join(files))
         listing = fh.name
@@ -125,7 +113,10 @@ def run(folder: str, repeat: int, limit: int | None, modes: tuple[str, ...]) -> 
                 worker.stdin.close()
         for worker in workers.values():
             worker.wait(timeout=120)
-        sink.stop(grace=None)
+        if grpc_sink is not None:
+            grpc_sink.stop(grace=None)
+        if http_sink is not None:
+            http_sink.shutdown()
         os.unlink(listing)
     seconds = {m: statistics.median(s["seconds"] for s in samples[m]) for m in modes}
     cpu = {m: statistics.median(s["cpu"] for s in samples[m]) for m in modes}
@@ -137,13 +128,14 @@ def run(folder: str, repeat: int, limit: int | None, modes: tuple[str, ...]) -> 
         "chunks": next(iter(chunks.values())),
         "errors": samples[modes[0]][0]["errors"],
         "repeat": repeat,
+        "protocol": bench_telemetry.PROTOCOL_CHOICE[0],
         "median_seconds": {m: round(seconds[m], 3) for m in modes},
         "median_cpu_seconds": {m: round(cpu[m], 3) for m in modes},
         "all_seconds": {m: [round(s["seconds"], 3) for s in samples[m]] for m in modes},
         "all_cpu_seconds": {m: [round(s["cpu"], 3) for s in samples[m]] for m in modes},
         "overhead_pct": {},
     }
-    for measured in ("on", "all"):
+    for measured in ("policy", "all"):
         for base in ("off", "pristine"):
             if measured in modes and base in modes:
                 report["overhead_pct"][f"{measured} vs {base}"] = {
@@ -158,17 +150,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", default=sysconfig.get_paths()["stdlib"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="only the first N files")
-    parser.add_argument("--modes", default="pristine,off,on")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--protocol", choices=("http/protobuf", "grpc"), default="http/protobuf")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    bench_telemetry.PROTOCOL_CHOICE[0] = args.protocol
     report = run(args.folder, args.repeat, args.limit, modes)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(
         f"{report['folder']}: {report['files']} Python files, {report['chunks']} chunks "
-        f"({report['errors']} files raised), {report['repeat']} interleaved rounds"
+        f"({report['errors']} files raised), {report['repeat']} interleaved rounds, "
+        f"OTLP {report['protocol']} to a local sink"
     )
     for mode in modes:
         print(
@@ -176,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             f"CPU {report['median_cpu_seconds'][mode]:8.3f} s"
         )
     for name, pct in report["overhead_pct"].items():
-        print(f"  overhead {name:16s} wall {pct['wall']:+6.2f} %   CPU {pct['cpu']:+6.2f} %")
+        print(f"  overhead {name:18s} wall {pct['wall']:+6.2f} %   CPU {pct['cpu']:+6.2f} %")
     return 0
 
 
