@@ -245,6 +245,7 @@ class TestRunsUnderThePolicy:
         assert dict(point.attributes) == {
             "chunkscope.decision": "dropped",
             "chunkscope.reason": "unsampled",
+            "chunkscope.chunker": "chunkscope",
         }
         assert point.value == 13
 
