@@ -17,8 +17,14 @@ import chunker
 import pytest
 from chunker.repo import processor
 from opentelemetry.instrumentation.chunkscope import ChunkscopeInstrumentor
+from opentelemetry.instrumentation.treesitter_chunker import TreesitterChunkerInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import (
+    InMemoryMetricReader,
+    MetricExporter,
+    MetricExportResult,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 from otel_support import Telemetry, clean_env, run_python
@@ -168,6 +174,40 @@ class TestDirectoryRuns:
             assert _children(tsc, span) == {}
         assert sum(p.count for p in _points(tsc, N.PARSE_DURATION)) == parses
         assert sum(p.value for p in _points(tsc, N.FILES)) == 8
+
+    def test_forked_pool_children_export_nothing(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The SDK restarts its metric reader in fork children; they must not export the
+        parent's counters under its identity: every export comes from this process."""
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        log = tmp_path / "exports.txt"
+
+        class PidLog(MetricExporter):
+            def export(self, *_args: Any, **_kwargs: Any) -> MetricExportResult:
+                with log.open("a") as fh:
+                    fh.write(f"{os.getpid()}\n")
+                return MetricExportResult.SUCCESS
+
+            def force_flush(self, timeout_millis: float = 10_000) -> bool:
+                return True
+
+            def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
+                return None
+
+        reader = PeriodicExportingMetricReader(PidLog(), export_interval_millis=50)
+        provider = MeterProvider(metric_readers=[reader])
+        instrumentor = TreesitterChunkerInstrumentor()
+        instrumentor.instrument(meter_provider=provider)
+        try:
+            folder = copy_tree(python_files(12), tmp_path / "src")
+            found = chunker.chunk_directory(folder, "python", num_workers=1, use_cache=False)
+        finally:
+            instrumentor.uninstrument()
+            provider.shutdown()
+        assert len(found) == 12
+        pids = set(log.read_text().split())
+        assert pids == {str(os.getpid())}
 
 
 class TestMetrics:

@@ -18,6 +18,7 @@ says ``cache_hit`` and has no parse or extract stage.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
 from concurrent.futures.process import _ExceptionWithTraceback  # type: ignore[attr-defined]
@@ -26,6 +27,35 @@ from typing import Any
 
 from opentelemetry.instrumentation.chunkscope._safety import report
 from opentelemetry.instrumentation.treesitter_chunker import _probe
+
+_child_ready = False
+"""Set in a pool child once it has been prepared (at fork, or by its first task)."""
+_starting = False
+"""True while ``MeasuredPool.submit`` may be forking its workers."""
+
+
+def _prepare_child() -> None:
+    """Once per pool child: a fork child quiets the telemetry it inherited (``Hooks.forked``)."""
+    global _child_ready
+    if _child_ready:
+        return
+    _child_ready = True
+    inherited = _probe._hooks
+    if inherited is not None:  # fork: the parent's telemetry came along
+        inherited.forked()
+
+
+def _after_fork_in_child() -> None:
+    if _starting:
+        try:
+            _prepare_child()
+        except Exception as exc:
+            report(exc)
+
+
+if hasattr(os, "register_at_fork"):
+    # At the fork itself, before the SDK's restarted reader thread can export anything.
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 Settle = Callable[[list[_probe.Measure], Any, BaseException | None], None]
 """Records a task's measures in the parent: (measures, (path, chunks) or None, error)."""
@@ -50,6 +80,7 @@ def run_task(chunker: Any, *args: Any, **kwargs: Any) -> TaskDone | TaskFailed:
     collected: list[_probe.Measure] | None = None
     started = 0
     try:
+        _prepare_child()
         if not _probe.installed():
             _probe.install(None)
         collected = _probe.begin_collect()
@@ -118,7 +149,12 @@ class MeasuredPool(ProcessPoolExecutor):
         owner = getattr(fn, "__self__", None)
         if getattr(fn, "__name__", None) != "_process_single_file" or owner is None:
             return super().submit(fn, *args, **kwargs)
-        inner = super().submit(run_task, owner, *args, **kwargs)
+        global _starting
+        _starting = True  # ProcessPoolExecutor forks its workers inside submit
+        try:
+            inner = super().submit(run_task, owner, *args, **kwargs)
+        finally:
+            _starting = False
         outer = _Linked(inner)
         inner.add_done_callback(lambda done: self._resolve(outer, done))
         return outer

@@ -82,11 +82,13 @@ class Measure:
 
 @dataclass(frozen=True, slots=True)
 class Hooks:
-    """The owning process's side: whether to measure now, its context, and the recorder."""
+    """The owning process's side: whether to measure now, its context, and the recorder;
+    ``forked`` runs once in a pool child that inherited all this through ``fork``."""
 
     enabled: Callable[[], bool]
     context: Callable[[], Any]
     done: Callable[[Measure], None]
+    forked: Callable[[], None] = lambda: None
 
 
 class _State(threading.local):

@@ -98,6 +98,7 @@ class Recording:
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider, schema_url=_SCHEMA_URL)
+        self.meter_provider = meter_provider
         self.results = _Results(
             tracer,
             _recorder(meter, N.CHUNKER_TREESITTER),
@@ -106,7 +107,43 @@ class Recording:
         )
 
     def hooks(self) -> _probe.Hooks:
-        return _probe.Hooks(is_instrumentation_enabled, otel_context.get_current, self.done)
+        return _probe.Hooks(
+            is_instrumentation_enabled, otel_context.get_current, self.done, self.silence
+        )
+
+    def silence(self) -> None:
+        """In a pool child forked from this process: keep the inherited SDK from exporting.
+
+        The SDK restarts its periodic metric readers after ``fork``, so a pool living longer
+        than the export interval would export the parent's counters (and the child's process
+        metrics) under the parent's identity, and Prometheus would see one series jump
+        between two writers. The child's readers get an exporter that drops, then stop. The
+        SDK has no public way to stop a reader without a last export, hence the private
+        attributes; any surprise is reported once and the child chunks on.
+        """
+        try:
+            from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
+
+            class Drop(MetricExporter):
+                def export(self, *_args: Any, **_kwargs: Any) -> MetricExportResult:
+                    return MetricExportResult.SUCCESS
+
+                def force_flush(self, timeout_millis: float = 10_000) -> bool:
+                    return True
+
+                def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
+                    return None
+
+            provider = self.meter_provider or metrics.get_meter_provider()
+            readers = getattr(provider, "_metric_readers", None)
+            if readers is None:  # older SDKs kept them in the configuration
+                readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", ())
+            for reader in readers:
+                if hasattr(reader, "_exporter") and hasattr(reader, "_shutdown_event"):
+                    reader._exporter = Drop()
+                    reader._shutdown_event.set()
+        except Exception as exc:
+            report(exc)
 
     def done(self, measure: _probe.Measure) -> None:
         self.file(measure, None, measure.context, None)
