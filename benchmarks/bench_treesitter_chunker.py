@@ -13,8 +13,9 @@ rounds, so load from anything else on the machine falls on all of them alike:
 * ``all``: as ``policy`` with ``CHUNKSCOPE_OTEL_FILE_SPANS=all``, every file's spans kept.
 
 Usage: ``python benchmarks/bench_treesitter_chunker.py [FOLDER] [--repeat N] [--limit N]
-[--modes pristine,off,policy,all] [--protocol http/protobuf|grpc] [--json]``. Prints median
-seconds per mode, by wall time and by the process's CPU time (all threads, so exporters count;
+[--modes pristine,off,policy,all] [--protocol http/protobuf|grpc] [--fresh] [--json]``.
+``--fresh`` starts a new worker process for every round (after a 20-file warm-up in it).
+Prints median seconds per mode, by wall time and by the process's CPU time (all threads, so exporters count;
 steadier on a busy machine), and the overheads of ``policy`` and ``all`` against ``off`` and
 ``pristine``.
 """
@@ -52,6 +53,8 @@ if mode in ("policy", "all"):
     assert type(chunker.core.chunk_text).__name__ == "FunctionWrapper", "not instrumented"
 with open(listing) as fh:
     files = fh.read().splitlines()
+for path in files[:20]:  # warm-up: grammar, first-call caches
+    chunker.chunk_file(path, "python")
 for line in sys.stdin:
     started, cpu = time.perf_counter(), time.process_time()
     chunks = errors = 0
@@ -89,7 +92,17 @@ def _spawn(mode: str, listing: str, port: int) -> subprocess.Popen[str]:
     )
 
 
-def run(folder: str, repeat: int, limit: int | None, modes: tuple[str, ...]) -> dict[str, Any]:
+def _close(worker: subprocess.Popen[str]) -> None:
+    if worker.stdin is not None and not worker.stdin.closed:
+        worker.stdin.close()
+    worker.wait(timeout=120)
+
+
+def run(
+    folder: str, repeat: int, limit: int | None, modes: tuple[str, ...], fresh: bool = False
+) -> dict[str, Any]:
+    """``fresh``: a new worker process for every round, so a process's own luck (memory
+    layout, the CPU it lands on) averages out over rounds instead of sticking to one mode."""
     files = python_files(folder, limit)
     port = _free_port()
     grpc = bench_telemetry.PROTOCOL_CHOICE[0] == "grpc"
@@ -98,21 +111,27 @@ def run(folder: str, repeat: int, limit: int | None, modes: tuple[str, ...]) -> 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("\n".join(files))
         listing = fh.name
-    workers = {mode: _spawn(mode, listing, port) for mode in modes}
     samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    workers: dict[str, subprocess.Popen[str]] = {}
     try:
-        for mode in modes:  # warm-up: grammar, imports, page cache
-            _round(workers[mode])
-        for index in range(repeat):
-            order = modes if index % 2 == 0 else tuple(reversed(modes))
-            for mode in order:
-                samples[mode].append(_round(workers[mode]))
+        if fresh:
+            for index in range(repeat):
+                order = modes if index % 2 == 0 else tuple(reversed(modes))
+                for mode in order:
+                    workers[mode] = worker = _spawn(mode, listing, port)
+                    samples[mode].append(_round(worker))
+                    _close(worker)
+        else:
+            workers = {mode: _spawn(mode, listing, port) for mode in modes}
+            for mode in modes:  # warm-up: page cache, allocator
+                _round(workers[mode])
+            for index in range(repeat):
+                order = modes if index % 2 == 0 else tuple(reversed(modes))
+                for mode in order:
+                    samples[mode].append(_round(workers[mode]))
     finally:
         for worker in workers.values():
-            if worker.stdin is not None:
-                worker.stdin.close()
-        for worker in workers.values():
-            worker.wait(timeout=120)
+            _close(worker)
         if grpc_sink is not None:
             grpc_sink.stop(grace=None)
         if http_sink is not None:
@@ -129,6 +148,7 @@ def run(folder: str, repeat: int, limit: int | None, modes: tuple[str, ...]) -> 
         "errors": samples[modes[0]][0]["errors"],
         "repeat": repeat,
         "protocol": bench_telemetry.PROTOCOL_CHOICE[0],
+        "fresh_processes": fresh,
         "median_seconds": {m: round(seconds[m], 3) for m in modes},
         "median_cpu_seconds": {m: round(cpu[m], 3) for m in modes},
         "all_seconds": {m: [round(s["seconds"], 3) for s in samples[m]] for m in modes},
@@ -152,11 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N files")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--protocol", choices=("http/protobuf", "grpc"), default="http/protobuf")
+    parser.add_argument("--fresh", action="store_true", help="a new worker process for every round")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     bench_telemetry.PROTOCOL_CHOICE[0] = args.protocol
-    report = run(args.folder, args.repeat, args.limit, modes)
+    report = run(args.folder, args.repeat, args.limit, modes, args.fresh)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
