@@ -15,9 +15,9 @@ rounds, so load from anything else on the machine falls on all of them alike:
 Usage: ``python benchmarks/bench_treesitter_chunker.py [FOLDER] [--repeat N] [--limit N]
 [--modes pristine,off,policy,all] [--protocol http/protobuf|grpc] [--fresh] [--json]``.
 ``--fresh`` starts a new worker process for every round (after a 20-file warm-up in it).
-Prints median seconds per mode, by wall time and by the process's CPU time (all threads, so exporters count;
-steadier on a busy machine), and the overheads of ``policy`` and ``all`` against ``off`` and
-``pristine``.
+Prints median seconds per mode, by wall time and by the process's CPU time (all threads, so
+exporters count; steadier on a busy machine), and the overheads of ``policy`` and ``all``
+against ``off`` and ``pristine``.
 """
 
 from __future__ import annotations
