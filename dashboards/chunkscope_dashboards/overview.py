@@ -316,7 +316,12 @@ def fleet_row(cfg: Config) -> p.Row:
                 "Source bytes chunked per second by each replica. Uneven lines behind one "
                 "Service URL mean long-lived connections pinned to a few pods.",
                 "Bps",
-                [(sum_rate("chunkscope_bytes_total", JOB_INSTANCE, W, per_pod), "{{instance}}")],
+                [
+                    (
+                        sum_rate("chunkscope_bytes_total", (*JOB_INSTANCE, CHUNKER), W, per_pod),
+                        "{{instance}}",
+                    )
+                ],
                 width=8,
             ),
             p.timeseries(
