@@ -13,7 +13,8 @@ rounds, so load from anything else on the machine falls on all of them alike:
 * ``all``: as ``policy`` with ``CHUNKSCOPE_OTEL_FILE_SPANS=all``, every file's spans kept.
 
 Usage: ``python benchmarks/bench_treesitter_chunker.py [FOLDER] [--repeat N] [--limit N]
-[--modes pristine,off,policy,all] [--protocol http/protobuf|grpc] [--fresh] [--json]``.
+[--modes pristine,off,policy,all] [--protocol http/protobuf|grpc] [--fresh]
+[--policy-file-spans none] [--json]``.
 ``--fresh`` starts a new worker process for every round (after a 20-file warm-up in it).
 Prints median seconds per mode, by wall time and by the process's CPU time (all threads, so
 exporters count; steadier on a busy machine), and the overheads of ``policy`` and ``all``
@@ -81,14 +82,21 @@ def python_files(folder: str, limit: int | None) -> list[str]:
     return found[:limit] if limit else found
 
 
+POLICY_FILE_SPANS: list[str | None] = [None]
+"""Set by ``--policy-file-spans``: ``CHUNKSCOPE_OTEL_FILE_SPANS`` for the ``policy`` worker."""
+
+
 def _spawn(mode: str, listing: str, port: int) -> subprocess.Popen[str]:
+    env = _env(mode, port, 10000)
+    if mode == "policy" and POLICY_FILE_SPANS[0]:
+        env["CHUNKSCOPE_OTEL_FILE_SPANS"] = POLICY_FILE_SPANS[0]
     return subprocess.Popen(
         [sys.executable, "-c", _WORKER, mode, listing],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=_env(mode, port, 10000),
+        env=env,
     )
 
 
@@ -149,6 +157,7 @@ def run(
         "repeat": repeat,
         "protocol": bench_telemetry.PROTOCOL_CHOICE[0],
         "fresh_processes": fresh,
+        "policy_file_spans": POLICY_FILE_SPANS[0] or "policy",
         "median_seconds": {m: round(seconds[m], 3) for m in modes},
         "median_cpu_seconds": {m: round(cpu[m], 3) for m in modes},
         "all_seconds": {m: [round(s["seconds"], 3) for s in samples[m]] for m in modes},
@@ -173,8 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--protocol", choices=("http/protobuf", "grpc"), default="http/protobuf")
     parser.add_argument("--fresh", action="store_true", help="a new worker process for every round")
+    parser.add_argument(
+        "--policy-file-spans",
+        choices=("policy", "all", "none"),
+        default=None,
+        help="CHUNKSCOPE_OTEL_FILE_SPANS of the policy worker (none: metrics and logs only)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    POLICY_FILE_SPANS[0] = args.policy_file_spans
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     bench_telemetry.PROTOCOL_CHOICE[0] = args.protocol
     report = run(args.folder, args.repeat, args.limit, modes, args.fresh)
