@@ -83,8 +83,6 @@ filter and compare by it (Prometheus label ``chunkscope_chunker``)."""
 CHUNKER_CHUNKSCOPE = "chunkscope"
 CHUNKER_TREESITTER = "treesitter-chunker"
 """The ``treesitter-chunker`` distribution (``import chunker``), when its instrumentation is on."""
-CACHE_HIT = "chunkscope.cache.hit"
-"""On a file span: the chunks came from the chunker's own cache, nothing was parsed."""
 
 RUN_JOBS = "chunkscope.run.jobs"
 RUN_PATHS = "chunkscope.run.paths"

@@ -160,11 +160,13 @@ class TestDirectoryRuns:
     def test_cache_hit_is_recorded_as_a_cache_hit(
         self, tsc: Telemetry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """A second run served by the SQLite cache: cache-hit file spans, no parse recorded."""
+        """A second run served by the SQLite cache: cache-hit file spans, no parse recorded,
+        and chunkscope.cache.lookups counts 4 misses then 4 hits."""
         monkeypatch.setenv("HOME", str(tmp_path / "home"))
         folder = copy_tree(python_files(4), tmp_path / "src")
         chunker.chunk_directory(folder, "python", num_workers=2)
         parses = sum(p.count for p in _points(tsc, N.PARSE_DURATION))
+        assert {s.attributes[N.CACHE_HIT] for s in tsc.by_name(N.SPAN_FILE)} == {False}
         tsc.spans_exporter.clear()
         chunker.chunk_directory(folder, "python", num_workers=2)
         files = tsc.by_name(N.SPAN_FILE)
@@ -174,6 +176,8 @@ class TestDirectoryRuns:
             assert _children(tsc, span) == {}
         assert sum(p.count for p in _points(tsc, N.PARSE_DURATION)) == parses
         assert sum(p.value for p in _points(tsc, N.FILES)) == 8
+        lookups = {p.attributes[N.CACHE_RESULT]: p.value for p in _points(tsc, N.CACHE_LOOKUPS)}
+        assert lookups == {"miss": 4, "hit": 4}
 
     def test_forked_pool_children_export_nothing(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -12,7 +12,8 @@ its measures; the parent records them and settles the future ``chunk_files_paral
 waits on with exactly the value or exception the child produced.
 
 A file served from treesitter-chunker's SQLite cache runs no ``chunk_file``: its measure
-says ``cache_hit`` and has no parse or extract stage.
+says ``cache="hit"`` and has no parse or extract stage; with the cache on, a parsed file is a
+``miss``.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def _finish(
         _probe.end_collect()
         if collected is None:
             return []
+        cached = getattr(chunker, "cache", None) is not None
         if not collected and error is None:
             # No chunk_file ran, yet a result came back: treesitter-chunker's cache served it.
             collected.append(
@@ -116,9 +118,12 @@ def _finish(
                     language=getattr(chunker, "language", None),
                     start_ns=started,
                     end_ns=_probe.now_ns(),
-                    cache_hit=True,
+                    cache="hit",
                 )
             )
+        elif cached:
+            for measure in collected:
+                measure.cache = "miss"
         return collected
     except Exception as exc:
         report(exc)

@@ -60,7 +60,8 @@ class Measure:
     node_count: int = 0
     has_error: bool = False
     error: str | None = None
-    cache_hit: bool = False
+    cache: str | None = None
+    """``hit``/``miss`` when treesitter-chunker's SQLite cache was consulted, else None."""
     chunks: Any = None
     """The chunks returned (a list of ``CodeChunk``), read by the recorder; never pickled."""
     kinds: dict[str, int] = field(default_factory=dict)

@@ -65,16 +65,6 @@ def _relative_folder(folder: str, base: str) -> str | None:
     return None if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
-class _Results(ResultRecorder):
-    """chunkscope's recorder, with cache hits said on the file span."""
-
-    def _file_attributes(self, result: Any, reason: str) -> dict[str, Any]:
-        attrs = super()._file_attributes(result, reason)
-        if getattr(result, "cache_hit", False):
-            attrs[N.CACHE_HIT] = True
-        return attrs
-
-
 class Run:
     """One ``chunk_files_parallel`` call: chunkscope's run span and its tally."""
 
@@ -99,7 +89,7 @@ class Recording:
         tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider, schema_url=_SCHEMA_URL)
         self.meter_provider = meter_provider
-        self.results = _Results(
+        self.results = ResultRecorder(
             tracer,
             _recorder(meter, N.CHUNKER_TREESITTER),
             FileSpanPolicy(PolicyConfig.from_env()),

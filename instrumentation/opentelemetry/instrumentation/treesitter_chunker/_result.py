@@ -48,13 +48,6 @@ class ChunkStat:
     end_byte: int
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkerResult(FileResult):
-    """A ``FileResult`` that can say its chunks came from treesitter-chunker's cache."""
-
-    cache_hit: bool = False
-
-
 _node_type = attrgetter("node_type")
 _byte_start = attrgetter("byte_start")
 _byte_end = attrgetter("byte_end")
@@ -78,7 +71,7 @@ def _stats(measure: Measure) -> tuple[ChunkStat, ...]:
     return tuple(stats)
 
 
-def to_result(measure: Measure, path: str) -> ChunkerResult:
+def to_result(measure: Measure, path: str) -> FileResult:
     timings = StageTimes(
         start_ns=measure.start_ns,
         end_ns=measure.end_ns,
@@ -90,7 +83,7 @@ def to_result(measure: Measure, path: str) -> ChunkerResult:
         has_syntax_error=measure.has_error,
     )
     if measure.error is not None:
-        return ChunkerResult(
+        return FileResult(
             path=path,
             outcome="error",
             language=measure.language,
@@ -98,7 +91,7 @@ def to_result(measure: Measure, path: str) -> ChunkerResult:
             error=measure.error,
             timings=timings,
         )
-    return ChunkerResult(
+    return FileResult(
         path=path,
         outcome="chunked",
         language=measure.language,
@@ -106,5 +99,5 @@ def to_result(measure: Measure, path: str) -> ChunkerResult:
         chunks=_stats(measure),  # type: ignore[arg-type]
         has_syntax_error=measure.has_error,
         timings=timings,
-        cache_hit=measure.cache_hit,
+        cache=measure.cache,  # type: ignore[arg-type]
     )
