@@ -203,7 +203,8 @@ def cache_row(cfg: Config) -> p.Row:
     """The chunk cache (``--cache``): how much of each run was served without parsing."""
     lookups = prometheus_name(N.CACHE_LOOKUPS)
     result = N.CACHE_RESULT.replace(".", "_")
-    hits = sum_rate(lookups, (*JOB_INSTANCE, f'{result}="hit"'), W)
+    chosen = (*JOB_INSTANCE, CHUNKER)
+    hits = sum_rate(lookups, (*chosen, f'{result}="hit"'), W)
     return (
         "Cache",
         [
@@ -214,7 +215,7 @@ def cache_row(cfg: Config) -> p.Row:
                 "shapes chunks or a grammar version changes, or the cache was cleared. Empty "
                 "while no run uses --cache; not split by language.",
                 "percentunit",
-                [(ratio_or_zero(hits, sum_rate(lookups, JOB_INSTANCE, W)), "hit ratio")],
+                [(ratio_or_zero(hits, sum_rate(lookups, chosen, W)), "hit ratio")],
                 width=12,
             ),
             p.timeseries(
@@ -222,7 +223,7 @@ def cache_row(cfg: Config) -> p.Row:
                 "Chunk cache lookups per second: hit (chunks read back), miss (parsed and "
                 "stored), error (the cache failed for the file; it was chunked without it).",
                 "ops",
-                [(sum_rate(lookups, JOB_INSTANCE, W, (result,)), "{{" + result + "}}")],
+                [(sum_rate(lookups, chosen, W, (result,)), "{{" + result + "}}")],
                 stack=True,
                 width=12,
             ),
