@@ -22,6 +22,7 @@ Three ways to turn it on:
     TreesitterChunkerInstrumentor().instrument(tracer_provider=provider)
     chunks = chunker.chunk_text("def f():\\n    return 1\\n", "python", file_path="f.py")
     print(sorted(span.name for span in exporter.get_finished_spans()))
+    # ['chunkscope.extract', 'chunkscope.file', 'chunkscope.parse']
     TreesitterChunkerInstrumentor().uninstrument()
 
 Covered entry points: everything that reaches ``chunker.core.chunk_text`` (``chunk_text``,
