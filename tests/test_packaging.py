@@ -11,12 +11,13 @@ import chunkscope
 
 
 def test_one_version_everywhere() -> None:
-    """pyproject's dynamic version, the installed metadata and the instrumentation agree."""
+    """pyproject's dynamic version, the installed metadata and both instrumentations agree."""
     from opentelemetry.instrumentation.chunkscope import __version__ as instrumentation
+    from opentelemetry.instrumentation.treesitter_chunker import __version__ as tsc_version
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert "version" not in project and "version" in project["dynamic"]
-    assert version("chunkscope") == chunkscope.__version__ == instrumentation
+    assert version("chunkscope") == chunkscope.__version__ == instrumentation == tsc_version
 
 
 def test_license_file_is_the_declared_one() -> None:

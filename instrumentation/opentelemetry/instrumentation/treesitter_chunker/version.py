@@ -1,3 +1,9 @@
-"""Version of the treesitter-chunker instrumentation; it ships with chunkscope."""
+"""Version of the treesitter-chunker instrumentation: chunkscope's own, since it ships inside it.
 
-__version__ = "0.1.0"
+Read from the installed distribution, like the chunkscope instrumentation's, so the one
+version source (``chunkscope.__version__``) names every instrumentation scope.
+"""
+
+from importlib.metadata import version
+
+__version__ = version("chunkscope")
