@@ -3,8 +3,9 @@
 This folder is on ``sys.path``, so area tests share ``repo`` and ``binaries``.
 
 Tiers: plain ``pytest`` runs the fast tier, which needs nothing but ``pip install -e
-'.[test]'``. A test that asks for one of :data:`TOOL_FIXTURES` (a Go-built binary, promtool,
-node's LogQL parser, kubectl) is marked ``deploy`` here, and one that asks for one of
+'.[test]'`` and npm on PATH (the treesitter-chunker tests chunk its JavaScript sources). A
+test that asks for one of :data:`TOOL_FIXTURES` (a Go-built binary, promtool, node's LogQL
+parser, kubectl) is marked ``deploy`` here, and one that asks for one of
 :data:`SERVICE_FIXTURES` (a ``chunkscope serve`` process driven under load, killed or stopped)
 ``e2e``, like the tests that start the stack, which are marked in their modules.
 ``tests/run.sh`` installs the tools and runs every tier.

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from opentelemetry.instrumentation.treesitter_chunker import TreesitterChunkerInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -29,9 +30,14 @@ def python_files(count: int, max_bytes: int = 40_000) -> list[Path]:
 
 
 def npm_lib() -> Path:
-    """npm's own JavaScript sources (the suite needs npm for the LogQL parser anyway)."""
+    """npm's own JavaScript sources: real code that any machine with node's tools has."""
     npm = shutil.which("npm")
-    assert npm is not None, "npm is needed for the JavaScript corpus"
+    if npm is None:
+        pytest.fail(
+            "npm not found on PATH: the JavaScript corpus is npm's own sources "
+            "(node's npm, which tests/run.sh also needs for the LogQL parser)",
+            pytrace=False,
+        )
     lib = Path(os.path.realpath(npm)).parents[1] / "lib"
     assert lib.is_dir(), lib
     return lib
