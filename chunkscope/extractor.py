@@ -13,15 +13,16 @@ definition with code after a nested definition continues as a further ``part``.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import accumulate, repeat
-from operator import add, itemgetter
+from itertools import accumulate, compress, repeat
+from operator import add, attrgetter, itemgetter
 
 import tree_sitter as ts
 
+from chunkscope.deadline import Deadline
 from chunkscope.languages import LANGUAGES, definitions_query, grammar, kind_ids
 from chunkscope.model import DEFAULT_OPTIONS, Chunk, ChunkOptions, id_hasher
 
@@ -33,6 +34,20 @@ A query's cost grows with the square of the tree's depth past a few ten thousand
 descending from the root, so each deep definition costs its depth again. Real code never
 nests definitions a thousand deep; a generated or hostile file must not stall the run.
 """
+WIDE_RUN = 128
+"""Unnamed children in a row (``((((``, ``****``) past which the query skips their parent.
+
+At every node it enters, tree-sitter's query cursor looks ahead through the following
+siblings for a named one, so a run of n unnamed siblings costs n * n / 2 steps. Parsed code
+nests repetitions in hidden binary nodes and never has such runs; error recovery leaves them
+flat under one node: 200 KB of ``(`` took minutes. The children of such a node are queried
+one by one instead, which finds the same definitions in time linear in the tree.
+"""
+_IS_NAMED = attrgetter("is_named")
+_HAS_ERROR = attrgetter("has_error")
+_CHILD_COUNT = attrgetter("child_count")
+_START_BYTE = attrgetter("start_byte")
+_UNNAMED_RUN = bytes(WIDE_RUN)
 _ALNUM = re.compile(rb"\w")
 _NON_BLANK = re.compile(rb"\S")
 _BLANKS = b" \t\n\r\x0b\x0c"
@@ -174,7 +189,11 @@ def _receiver(node: ts.Node, source: bytes) -> str | None:
     kind = node.type
     if kind == "method_declaration":
         receiver = node.child_by_field_name("receiver")  # Go only; Java and C# have none
-        match = _GO_RECEIVER.match(receiver.text or b"") if receiver is not None else None
+        match = (
+            _GO_RECEIVER.match(source, receiver.start_byte, receiver.end_byte)
+            if receiver is not None
+            else None
+        )
         return match.group(1).decode("utf-8", "replace") if match else None
     if kind == "assignment_expression":  # ``Shape.prototype.area = …``: a method of ``Shape``
         owner = node.child_by_field_name("left")
@@ -204,9 +223,95 @@ def _end_row(node: ts.Node) -> int:
     return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
 
 
+class _TreeLinks:
+    """tree-sitter's own parent and sibling lookups, cheap in a tree without syntax errors.
+
+    A parsed tree nests every repetition in hidden binary nodes, so the walk down from the
+    root that finds a node's parent stays short.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def parent(node: ts.Node) -> ts.Node | None:
+        return node.parent
+
+    @staticmethod
+    def prev(node: ts.Node) -> ts.Node | None:
+        return node.prev_sibling
+
+
+class _Navigator:
+    """Parent and previous-sibling lookups in a tree with syntax errors, visited in order.
+
+    Error recovery leaves flat nodes with thousands of children, and tree-sitter finds a
+    node's parent by scanning each level from its first child, so asking once per
+    definition costs the width of such a node every time. Here each level's children are
+    listed once, a definition is found by binary search on their start bytes, and the path
+    to the previous definition is kept, since definitions come in document order.
+    """
+
+    __slots__ = ("kids", "path", "starts", "where")
+
+    def __init__(self, root: ts.Node) -> None:
+        self.path = [root]
+        self.kids: dict[ts.Node, list[ts.Node]] = {}
+        self.starts: dict[ts.Node, list[int]] = {}
+        self.where: dict[ts.Node, tuple[ts.Node, int]] = {}
+
+    def _children(self, node: ts.Node) -> list[ts.Node]:
+        kids = self.kids.get(node)
+        if kids is None:
+            kids = self.kids[node] = node.children
+            self.starts[node] = list(map(_START_BYTE, kids))
+            width = len(kids)
+            places = zip(repeat(node, width), range(width), strict=True)
+            self.where.update(zip(kids, places, strict=True))
+        return kids
+
+    def locate(self, target: ts.Node) -> bool:
+        """Put ``target`` and its ancestors within reach of ``parent`` and ``prev``.
+
+        Targets must come sorted by (start byte, -end byte); False if ``target`` is not
+        found below the root, which a well-formed tree never causes.
+        """
+        start, end = target.start_byte, target.end_byte
+        path = self.path
+        while len(path) > 1 and not (path[-1].start_byte <= start and end <= path[-1].end_byte):
+            path.pop()
+        for _ in range(2):  # then once more from the root, should the kept path mislead
+            while path[-1] != target:
+                node = path[-1]
+                kids = self._children(node)
+                i = bisect_right(self.starts[node], start) - 1
+                while i >= 0 and kids[i].end_byte < end:  # zero-width siblings at ``start``
+                    i -= 1
+                if i < 0:
+                    break
+                path.append(kids[i])
+            else:
+                return True
+            del path[1:]
+        return False
+
+    def parent(self, node: ts.Node) -> ts.Node | None:
+        entry = self.where.get(node)
+        return entry[0] if entry is not None else None
+
+    def prev(self, node: ts.Node) -> ts.Node | None:
+        entry = self.where.get(node)
+        if entry is None or entry[1] == 0:
+            return None
+        return self.kids[entry[0]][entry[1] - 1]
+
+
+_Links = _TreeLinks | _Navigator
+
+
 def _attached_start(
     outer: ts.Node,
     comment_ids: frozenset[int],
+    links: _Links,
     signature_ids: frozenset[int] = frozenset(),
     name: str | None = None,
     unseen: bytes | None = None,
@@ -222,28 +327,34 @@ def _attached_start(
     it belongs to the definition too.
     """
     start_node = outer
-    prev = outer.prev_sibling
-    up = outer
-    while prev is None and (up := up.parent) is not None and up.start_byte == outer.start_byte:
-        prev = up.prev_sibling
+    prev = links.prev(outer)
+    up: ts.Node | None = outer
+    while (
+        prev is None
+        and (up := links.parent(up)) is not None  # type: ignore[arg-type]
+        and up.start_byte == outer.start_byte
+    ):
+        prev = links.prev(up)
     while prev is not None:
         if prev.kind_id in comment_ids and _end_row(prev) >= start_node.start_point.row - 1:
-            before = prev.prev_sibling
+            before = links.prev(prev)
             if before is not None and _end_row(before) == prev.start_point.row:
                 break
-        elif signature_ids and (found := _overload_above(prev, comment_ids, signature_ids, name)):
+        elif signature_ids and (
+            found := _overload_above(prev, comment_ids, signature_ids, name, links)
+        ):
             prev = found
         else:
             break
         start_node = prev
-        prev = prev.prev_sibling
+        prev = links.prev(prev)
     if unseen is not None:
-        parent = start_node.parent  # the root starts at its first token, not at byte 0
+        parent = links.parent(start_node)  # the root starts at its first token, not at byte 0
         after = (
             prev.end_byte
             if prev is not None
             else parent.start_byte
-            if parent is not None and parent.parent is not None
+            if parent is not None and links.parent(parent) is not None
             else 0
         )
         hidden = _NON_BLANK.search(unseen, after, start_node.start_byte)
@@ -253,14 +364,18 @@ def _attached_start(
 
 
 def _overload_above(
-    node: ts.Node, comment_ids: frozenset[int], signature_ids: frozenset[int], name: str | None
+    node: ts.Node,
+    comment_ids: frozenset[int],
+    signature_ids: frozenset[int],
+    name: str | None,
+    links: _Links,
 ) -> ts.Node | None:
     """The nearest overload signature named ``name`` at or above ``node``, past comments only."""
     probe: ts.Node | None = node
     while probe is not None and (
         probe.kind_id in comment_ids or (not probe.is_named and probe.type == ";")
     ):
-        probe = probe.prev_sibling
+        probe = links.prev(probe)
     return probe if probe is not None and _is_overload(probe, signature_ids, name) else None
 
 
@@ -280,36 +395,110 @@ def _sole(wrapper: ts.Node, kind_id: int) -> bool:
     return sum(1 for child in wrapper.named_children if child.kind_id == kind_id) == 1
 
 
-def _collect(tree: ts.Tree, source: bytes, language: str) -> list[_Def]:
+def _wide_nodes(root: ts.Node) -> tuple[set[ts.Node], set[ts.Node]]:
+    """Nodes with a run of ``WIDE_RUN`` unnamed children, and those nodes with their ancestors.
+
+    Only nodes holding a syntax error are looked into, because only error recovery leaves
+    such runs; each one's children are scanned by C-level iteration, not a Python loop.
+    """
+    wide: set[ts.Node] = set()
+    spine: set[ts.Node] = set()
+    parent_of: dict[ts.Node, ts.Node] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        children = node.children
+        if node.child_count - node.named_child_count >= WIDE_RUN and _UNNAMED_RUN in bytes(
+            map(_IS_NAMED, children)
+        ):
+            wide.add(node)
+            up: ts.Node | None = node
+            while up is not None and up not in spine:
+                spine.add(up)
+                up = parent_of.get(up)
+        for child in compress(children, map(_HAS_ERROR, children)):
+            parent_of[child] = node
+            stack.append(child)
+    return wide, spine
+
+
+def _query_roots(root: ts.Node) -> list[tuple[ts.Node, bool]]:
+    """Where to run the definitions query: ``(node, whole subtree)`` pairs.
+
+    A tree without wide nodes (see ``WIDE_RUN``) is one query from the root. Otherwise the
+    query runs on each child of a wide node and on every subtree beside the path to one;
+    the nodes on that path are matched themselves, without descending.
+    """
+    if not root.has_error:
+        return [(root, True)]
+    wide, spine = _wide_nodes(root)
+    if not wide:
+        return [(root, True)]
+    roots: list[tuple[ts.Node, bool]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node not in spine:
+            roots.append((node, True))
+            continue
+        if node not in wide:
+            roots.append((node, False))
+        children = node.children
+        stack.extend(compress(children, map(_CHILD_COUNT, children)))
+    return roots
+
+
+def _collect(
+    tree: ts.Tree, source: bytes, language: str, deadline: Deadline | None = None
+) -> list[_Def]:
+    """Every definition the query finds, outermost first, with its wrapper and comments.
+
+    The query's work is bounded by where it runs (see ``WIDE_RUN``), and the deadline is
+    checked between runs rather than polled by the query: py-tree-sitter 0.26 keeps a
+    pointer to the query's progress-callback options after they went out of scope, and
+    crashes when it calls back.
+    """
     spec = LANGUAGES[language]
     wrapper_ids = kind_ids(language, spec.wrappers)
     comment_ids = kind_ids(language, spec.comments)
     signature_ids = kind_ids(language, spec.signatures)
     unseen = source if spec.masks or spec.conditionals else None
     cursor = ts.QueryCursor(definitions_query(language))
-    cursor.set_max_start_depth(MAX_DEPTH)
-    captures = cursor.captures(tree.root_node)
+    root = tree.root_node
+    found: list[tuple[ts.Node, str]] = []
+    for node, whole in _query_roots(root):
+        if deadline is not None:
+            deadline.check("extract")
+        cursor.set_max_start_depth(MAX_DEPTH if whole else 0)
+        for kind, nodes in cursor.captures(node).items():
+            found.extend(zip(nodes, repeat(kind)))
+    links: _Links = _TreeLinks()
+    navigator = None
+    if root.has_error:
+        links = navigator = _Navigator(root)
+        found.sort(key=lambda item: (item[0].start_byte, -item[0].end_byte))
     seen: set[tuple[int, int]] = set()
     defs: list[_Def] = []
-    for kind, nodes in captures.items():
-        for node in nodes:
-            outer = node
-            while (
-                (up := outer.parent) is not None
-                and up.kind_id in wrapper_ids
-                and _sole(up, outer.kind_id)
-            ):
-                outer = up
-            name, scope = _name(node, source, outer)
-            if comment_ids:
-                start = _attached_start(outer, comment_ids, signature_ids, name, unseen)
-            else:
-                start = outer.start_byte
-            key = (start, outer.end_byte)
-            if key in seen:
-                continue
-            seen.add(key)
-            defs.append(_Def(start, outer.end_byte, kind, name, node, scope=scope))
+    for node, kind in found:
+        outer = node
+        located = navigator is None or navigator.locate(node)
+        while (
+            located
+            and (up := links.parent(outer)) is not None
+            and up.kind_id in wrapper_ids
+            and _sole(up, outer.kind_id)
+        ):
+            outer = up
+        name, scope = _name(node, source, outer)
+        if comment_ids and located:
+            start = _attached_start(outer, comment_ids, links, signature_ids, name, unseen)
+        else:
+            start = outer.start_byte
+        key = (start, outer.end_byte)
+        if key in seen:
+            continue
+        seen.add(key)
+        defs.append(_Def(start, outer.end_byte, kind, name, node, scope=scope))
     defs.sort(key=lambda d: (d.start, -d.end))
     return defs
 
@@ -399,17 +588,27 @@ def _own_segments(
 
 
 def _statement_rows(node: ts.Node, first: int, last: int) -> set[int]:
-    """Rows in ``[first, last]`` where a syntax node begins the line: the safe places to cut."""
+    """Rows in ``[first, last]`` where a syntax node begins the line: the safe places to cut.
+
+    Each level starts at the first child reaching row ``first`` and stops past ``last``, so
+    a segment costs its own nodes, not every sibling before it in a wide parent.
+    """
     rows: set[int] = set()
     cursor = node.walk()
+    start = ts.Point(first, 0)
     while True:
         current = cursor.node
         assert current is not None
         srow, erow = current.start_point.row, current.end_point.row
-        if first <= srow <= last and current.is_named:
-            rows.add(srow)
-        if erow > srow and srow <= last and erow >= first and cursor.goto_first_child():
-            continue
+        if srow > last:
+            if not cursor.goto_parent():
+                return rows
+        else:
+            if srow >= first and current.is_named:
+                rows.add(srow)
+            descend = erow > srow and erow >= first
+            if descend and cursor.goto_first_child_for_point(start) is not None:
+                continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 return rows
@@ -448,18 +647,37 @@ def _split(
 
 
 def _error_ranges(tree: ts.Tree) -> list[tuple[int, int]]:
+    """Byte ranges tree-sitter could not parse, in order and merged where they touch."""
     ranges: list[tuple[int, int]] = []
     cursor = tree.walk()
     while True:
         node = cursor.node
         assert node is not None
         if node.is_error or node.is_missing:
-            ranges.append((node.start_byte, max(node.end_byte, node.start_byte + 1)))
+            start, end = node.start_byte, max(node.end_byte, node.start_byte + 1)
+            if ranges and start <= ranges[-1][1]:
+                start = ranges[-1][0]
+                end = max(end, ranges.pop()[1])
+            ranges.append((start, end))
         elif node.has_error and cursor.goto_first_child():
             continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 return ranges
+
+
+class _Errors:
+    """Does a byte range overlap an unparsed region? One binary search per chunk."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.starts = [start for start, _ in ranges]
+        self.ends = [end for _, end in ranges]
+
+    def overlap(self, start: int, end: int) -> bool:
+        i = bisect_left(self.ends, start + 1)  # the first region ending after ``start``
+        return i < len(self.starts) and self.starts[i] < end
 
 
 def _qualified(d: _Def | None) -> str | None:
@@ -489,16 +707,26 @@ def _walk_defs(top: list[_Def]) -> Iterable[_Def]:
 
 
 def extract(
-    tree: ts.Tree, source: bytes, path: str, options: ChunkOptions | None = None
+    tree: ts.Tree,
+    source: bytes,
+    path: str,
+    options: ChunkOptions | None = None,
+    deadline: Deadline | None = None,
 ) -> list[Chunk]:
-    """Every definition and every run of top-level code in ``tree`` as size-bounded chunks."""
+    """Every definition and every run of top-level code in ``tree`` as size-bounded chunks.
+
+    Stops with ``FileTimeout`` when ``deadline`` (by default ``options.file_timeout`` from
+    now; the pipeline passes the one its parse used) runs out.
+    """
     options = options or DEFAULT_OPTIONS
+    if deadline is None and options.file_timeout > 0:
+        deadline = Deadline(options.file_timeout)
     language = language_of(tree)
     root = tree.root_node
-    defs = _collect(tree, source, language)
+    defs = _collect(tree, source, language, deadline)
     top = _nest(defs, language)
     lines = _Lines(source)
-    errors = _error_ranges(tree) if root.has_error else []
+    errors = _Errors(_error_ranges(tree) if root.has_error else [])
     keyword_end = language == "ruby"
 
     groups: list[tuple[_Def | None, list[tuple[int, int]]]] = []
@@ -512,6 +740,8 @@ def extract(
         ]
         if pieces:
             groups.append((d, pieces))
+    if deadline is not None:
+        deadline.check("extract")
 
     ordered = []
     for d, pieces in groups:
@@ -545,7 +775,7 @@ def extract(
                 start_byte=start,
                 end_byte=end,
                 text=content.decode("utf-8", "replace"),
-                has_syntax_error=bool(errors) and any(s < end and e > start for s, e in errors),
+                has_syntax_error=bool(errors.starts) and errors.overlap(start, end),
                 part=index,
                 parts=total,
             )

@@ -54,6 +54,9 @@ class ChunkOptions:
     None (the default) means no cache."""
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     """Past this many bytes of entries, the cache evicts its least recently used ones."""
+    file_timeout: float = 5.0
+    """Seconds one file may take to parse and extract before it ends as ``error``/``timeout``;
+    0 turns the budget off."""
 
 
 DEFAULT_OPTIONS = ChunkOptions()

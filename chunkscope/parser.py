@@ -11,10 +11,14 @@ import threading
 
 import tree_sitter as ts
 
+from chunkscope.deadline import Deadline
 from chunkscope.languages import LANGUAGES, canonical, grammar
 from chunkscope.preprocessor import mask
 
 _local = threading.local()
+_READ_BLOCK = 1 << 16
+"""Bytes handed to tree-sitter per read; ``bytes`` (a view would do, but ``Node.text``
+reads through the same callback and crashes on anything else)."""
 
 
 def parser_for(language: str) -> ts.Parser:
@@ -28,21 +32,22 @@ def parser_for(language: str) -> ts.Parser:
     return parser
 
 
-def parse(source: bytes, language: str) -> ts.Tree:
+def parse(source: bytes, language: str, deadline: Deadline | None = None) -> ts.Tree:
     """Parse ``source`` with the grammar of ``language`` (a canonical name or alias).
 
     Works on bytes so invalid UTF-8 never raises; tree-sitter recovers from syntax
     errors and marks them in the tree (``tree.root_node.has_error``). C, C++ and C#
     are parsed through ``preprocessor.mask``, which blanks export macros, clashing ``#if``
-    branches and the grammar's known blind spots without moving a byte.
+    branches and the grammar's known blind spots without moving a byte. With a
+    ``deadline``, parsing stops with ``FileTimeout`` when it runs out (see ``run``).
     """
     name = canonical(language)
     if name is None:
         raise ValueError(f"unknown language: {language!r}")
-    return parse_as(source, name)
+    return parse_as(source, name, deadline)
 
 
-def parse_as(source: bytes, name: str) -> ts.Tree:
+def parse_as(source: bytes, name: str, deadline: Deadline | None = None) -> ts.Tree:
     """Parse with the grammar of a canonical language name; the pipeline's stage one.
 
     Not instrumented (``parse`` is): the pipeline times this call itself.
@@ -50,4 +55,23 @@ def parse_as(source: bytes, name: str) -> ts.Tree:
     spec = LANGUAGES[name]
     if spec.masks or spec.conditionals:
         source = mask(source, name)
-    return parser_for(name).parse(source)
+    return run(parser_for(name), source, deadline)
+
+
+def run(parser: ts.Parser, source: bytes, deadline: Deadline | None = None) -> ts.Tree:
+    """``parser.parse(source)``, stopped with ``FileTimeout`` when ``deadline`` runs out.
+
+    tree-sitter polls the deadline as its progress callback. py-tree-sitter takes that
+    callback only with a read callback; tree-sitter asks it for a handful of blocks per
+    file, at no measurable cost.
+    """
+    if deadline is None:
+        return parser.parse(source)
+    try:
+        return parser.parse(
+            lambda offset, _point: source[offset : offset + _READ_BLOCK], progress_callback=deadline
+        )
+    except ValueError:
+        parser.reset()  # a stopped parser resumes the old input on its next call otherwise
+        deadline.check("parse")
+        raise

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from chunkscope.clock import now_ns
+from chunkscope.deadline import TIMEOUT, Deadline, FileTimeout
 from chunkscope.extractor import extract as _extract
 from chunkscope.languages import canonical, detect
 from chunkscope.logs import get_logger
@@ -92,25 +93,28 @@ def chunk_bytes(
         lookup = cache_lookup(source, path, name, options, start)
         if lookup.hit is not None:
             return lookup.hit
+    deadline = Deadline(options.file_timeout) if options.file_timeout > 0 else None
     parse_start = parse_end = extract_start = nodes = 0
     has_error = False
     try:
         parse_start = now_ns()
-        tree = parse_as(source, name)
+        tree = parse_as(source, name, deadline)
         parse_end = now_ns()
         root = tree.root_node
         has_error = root.has_error
         nodes = root.descendant_count
         extract_start = parse_end
-        chunks = _extract(tree, source, path, options)
+        chunks = _extract(tree, source, path, options, deadline)
     except Exception as exc:  # a grammar or extractor bug must cost one file, not the run
         end = now_ns()
+        timeout = isinstance(exc, FileTimeout)  # over --file-timeout: a counted reason
         return FileResult(
             path=path,
             outcome="error",
             language=name,
             size=size,
-            error=f"{type(exc).__name__}: {exc}",
+            reason=TIMEOUT if timeout else None,
+            error=str(exc) if timeout else f"{type(exc).__name__}: {exc}",
             has_syntax_error=has_error,
             timings=StageTimes(
                 start,
