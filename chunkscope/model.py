@@ -95,8 +95,15 @@ def id_hasher(path: str) -> blake2b:
     """The hash state after ``path``: copied once per chunk of that file, never recomputed.
 
     A chunk's id continues it with ``b"\\0{start_byte}:{end_byte}\\0"`` and the chunk's bytes
-    (docs/chunks.md gives the recipe, so anyone can recompute an id)."""
-    return blake2b(path.encode("utf-8", "surrogateescape"), digest_size=12)
+    (docs/chunks.md gives the recipe, so anyone can recompute an id). A path from disk
+    hashes as its bytes there (``surrogateescape``); any other lone surrogate, which only a
+    caller's string holds, hashes as ``surrogatepass`` encodes it.
+    """
+    try:
+        encoded = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        encoded = path.encode("utf-8", "surrogatepass")
+    return blake2b(encoded, digest_size=12)
 
 
 @dataclass(frozen=True, slots=True)

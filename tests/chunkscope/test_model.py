@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from hashlib import blake2b
 
 from chunkscope import chunk_source
@@ -25,3 +26,27 @@ def test_same_bytes_elsewhere_get_another_id() -> None:
     there = chunk_source(source, "b.py").chunks[0].id
     assert here != there
     assert here == chunk_source(source, "a.py").chunks[0].id
+
+
+def test_lone_surrogate_in_a_path_is_chunked_and_written_as_question_mark() -> None:
+    """A path string with a lone surrogate (a service client's) is chunked, not an error, and
+    the JSON written for it carries ``?`` in its place, as documented."""
+    from chunkscope.serve.schema import encode_result
+
+    source = b"def f():\n    return 1\n"
+    result = chunk_source(source, "odd\ud800.py")
+    assert (result.outcome, result.error) == ("chunked", None)
+    assert result.chunks[0].id == chunk_source(source, "odd\ud800.py").chunks[0].id
+    assert result.chunks[0].id != chunk_source(source, "odd\udc80.py").chunks[0].id
+    written = json.loads(encode_result(result))
+    assert written["path"] == written["chunks"][0]["path"] == "odd?.py"
+
+
+def test_undecodable_file_name_keeps_its_id() -> None:
+    """A name from disk (``surrogateescape``) hashes as the bytes on disk, as before."""
+    source = b"def f():\n    return 1\n"
+    chunk = chunk_source(source, "caf\udce9.py").chunks[0]
+    expected = blake2b(b"caf\xe9.py", digest_size=12)
+    expected.update(b"\0%d:%d\0" % (chunk.start_byte, chunk.end_byte))
+    expected.update(source[chunk.start_byte : chunk.end_byte])
+    assert chunk.id == expected.hexdigest()
