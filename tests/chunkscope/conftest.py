@@ -16,6 +16,9 @@ from chunkscope import ChunkOptions, chunk_source
 Outline = tuple[str, str | None, str | None, int, int]
 """(kind, name, parent, start_line, end_line): what a reader of the chunk list sees."""
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+"""``hostile_sources``: the benchmark's hostile inputs are the tests' too."""
+
 CLI_TIMEOUT = 60.0
 """Bound on one CLI run in a test: a hang (a FIFO opened, a symlink loop) fails, not stalls."""
 
