@@ -245,16 +245,30 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
 
     context = multiprocessing.get_context("spawn")
     window = jobs * 4
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_leave_interrupts_to_parent
+    ) as pool:
         pending: deque[tuple[list[FileResult | None], Future[list[FileResult]] | None]] = deque()
-        for batch in _batches(entries, _BATCH):
-            known = _known(batch, options)
-            todo = [entry for entry, result in zip(batch, known, strict=True) if result is None]
-            pending.append((known, pool.submit(_worker_batch, todo, options) if todo else None))
-            if len(pending) >= window:
+        try:
+            for batch in _batches(entries, _BATCH):
+                known = _known(batch, options)
+                todo = [entry for entry, result in zip(batch, known, strict=True) if result is None]
+                pending.append((known, pool.submit(_worker_batch, todo, options) if todo else None))
+                if len(pending) >= window:
+                    yield from _merged(*pending.popleft())
+            while pending:
                 yield from _merged(*pending.popleft())
-        while pending:
-            yield from _merged(*pending.popleft())
+        finally:  # a consumer that stops early waits for the batches running, not the queue
+            for _, future in pending:
+                if future is not None:
+                    future.cancel()
+
+
+def _leave_interrupts_to_parent() -> None:
+    """Workers ignore Ctrl-C: the parent decides to stop, between files, and closes its output."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _known(batch: list[Entry], options: ChunkOptions) -> list[FileResult | None]:

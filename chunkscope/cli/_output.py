@@ -83,11 +83,17 @@ def _render_table(rows: list[tuple[str, ...]]) -> str:
 
 
 def write_report(
-    path: str, data: dict[str, Any], options: ChunkOptions, args: argparse.Namespace
+    sink: IO[bytes],
+    data: dict[str, Any],
+    options: ChunkOptions,
+    args: argparse.Namespace,
+    *,
+    interrupted: bool = False,
 ) -> None:
     """The run report as JSON: the totals of ``data``, the command line and the options."""
     document = {
         **data,
+        "interrupted": interrupted,
         "paths": list(args.paths),
         "format": args.format,
         "output": args.output,
@@ -99,6 +105,7 @@ def write_report(
             "jobs": options.jobs,
             "follow_symlinks": options.follow_symlinks,
             "respect_gitignore": options.respect_gitignore,
+            "file_timeout": options.file_timeout,
             "remote": list(args.remote or []),
             "cache": args.cache,
             "cache_max_bytes": options.cache_max_bytes,
@@ -106,5 +113,4 @@ def write_report(
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    with open(path, "wb") as fh:
-        fh.write(utf8(text, lambda: json.dumps(document, indent=2) + "\n"))
+    sink.write(utf8(text, lambda: json.dumps(document, indent=2) + "\n"))

@@ -31,3 +31,14 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
     return value
+
+
+def seconds_or_off(text: str) -> float:
+    """A ``float`` of 0 (turned off) or more: budgets that can be switched off."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 (off) or more: {text}")
+    return value

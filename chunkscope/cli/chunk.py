@@ -8,7 +8,10 @@ stays flat however large the tree (``--format table`` is the exception: it must 
 row before it can size its columns). stdout carries only data. stderr gets a progress bar
 and a summary table when it is a terminal, the summary alone when ``--output`` names a
 file, and nothing but warnings when both streams are piped. Exit status: 0 when every file
-was chunked or skipped, 1 when some file errored, 2 for usage errors.
+was chunked or skipped, 1 when some file errored, 2 for usage errors, 130 when interrupted.
+
+Ctrl-C stops the run between two files: the output is closed as valid JSON (or JSON Lines)
+and the report is written, marked ``"interrupted": true``. A second Ctrl-C stops at once.
 
 This module parses the command line and runs; ``_output`` writes the chunks and the report,
 ``_progress`` draws the bar, ``chunkscope.encode`` turns chunks into JSON.
@@ -20,21 +23,24 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from chunkscope import pipeline
 from chunkscope.cli._output import FORMATS, Writer, write_report
 from chunkscope.cli._progress import Progress
-from chunkscope.cli._types import whole_number
+from chunkscope.cli._types import seconds_or_off, whole_number
 from chunkscope.languages import ALIASES, LANGUAGES, canonical
 from chunkscope.logs import configure_console
 from chunkscope.model import DEFAULT_OPTIONS, ChunkOptions, FileResult
 from chunkscope.names import CACHE_ENV
 from chunkscope.report import RunReport
+from chunkscope.serve.limits import default_workers
 
-EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
+EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 REMOTE_JOBS_PER_URL = 4
 """Requests in flight per ``--remote`` URL unless ``--jobs`` says: enough for a replica's two
 workers to always have the next request waiting."""
@@ -90,8 +96,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=_positive,
         default=None,
         metavar="N",
-        help="chunk in N worker processes; output order stays the same (1); with --remote, "
-        f"N requests in flight ({REMOTE_JOBS_PER_URL} per URL)",
+        help="chunk in N worker processes, at most one per CPU; output order stays the same (1);"
+        f" with --remote, N requests in flight ({REMOTE_JOBS_PER_URL} per URL)",
+    )
+    p.add_argument(
+        "--file-timeout",
+        type=seconds_or_off,
+        default=DEFAULT_OPTIONS.file_timeout,
+        metavar="S",
+        help="a file still parsing or extracting after S seconds is an error with reason"
+        f" timeout; 0 turns it off ({DEFAULT_OPTIONS.file_timeout:g})",
     )
     p.add_argument(
         "--remote",
@@ -183,12 +197,29 @@ def _options(args: argparse.Namespace) -> ChunkOptions:
         max_bytes=args.max_bytes,
         max_file_bytes=args.max_file_bytes,
         language=language,
-        jobs=args.jobs or (REMOTE_JOBS_PER_URL * len(args.remote) if args.remote else 1),
+        jobs=_jobs(args.jobs, args.remote),
         follow_symlinks=args.follow_symlinks,
         respect_gitignore=not args.no_gitignore,
         cache=cache_path(args.cache),
         cache_max_bytes=args.cache_max_bytes,
+        file_timeout=args.file_timeout,
     )
+
+
+def _jobs(asked: int | None, remote: list[str] | None) -> int:
+    """``--jobs``: at most one worker per CPU, since more only add processes and memory;
+    with ``--remote``, requests in flight, which the CPUs here do not bound."""
+    if remote:
+        return asked or REMOTE_JOBS_PER_URL * len(remote)
+    cpus = default_workers()
+    if asked is None or asked <= cpus:
+        return asked or 1
+    print(
+        f"chunkscope chunk: warning: --jobs {asked} is more than the {cpus} CPUs here;"
+        f" using {cpus}",
+        file=sys.stderr,
+    )
+    return cpus
 
 
 def _open_sink(output: str | None) -> tuple[IO[bytes], bool]:
@@ -198,6 +229,44 @@ def _open_sink(output: str | None) -> tuple[IO[bytes], bool]:
         return open(output, "wb", buffering=1 << 16), True
     except OSError as exc:
         raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+
+
+def _open_report(path: str | None) -> IO[bytes] | None:
+    """Open ``--report`` before the run, so a place that cannot be written is a usage error
+    at once rather than news after the whole run."""
+    if path is None:
+        return None
+    try:
+        return open(path, "wb")
+    except OSError as exc:
+        raise UsageError(f"--report {path}: {exc.strerror or exc}") from None
+
+
+class _Interrupt:
+    """The first Ctrl-C asks the run to stop after the file at hand; the second stops it now.
+
+    Stopping between files lets the writer close the JSON array and the report be written.
+    Only the main thread can install a signal handler; elsewhere Ctrl-C keeps its default.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("chunkscope chunk: interrupted; stopping after this file", file=sys.stderr)
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _remote(urls: list[str] | None, batch: int, oversize: str) -> pipeline.Executor | None:
@@ -232,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = _options(args)
         executor = _remote(args.remote, args.remote_batch, args.remote_oversize)
+        report_file = _open_report(args.report)
     except UsageError as exc:
         print(f"chunkscope chunk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -248,6 +318,8 @@ def run(args: argparse.Namespace) -> int:
         sink, owned = _open_sink(args.output)
     except UsageError as exc:
         print(f"chunkscope chunk: error: {exc}", file=sys.stderr)
+        if report_file is not None:
+            report_file.close()
         return EXIT_USAGE
     progress = Progress(args.paths, options) if interactive else None
     on_result: Callable[[FileResult], None] = report.add
@@ -257,35 +329,52 @@ def run(args: argparse.Namespace) -> int:
             report.add(result)
             progress.advance(result)
 
+    output_error: int | None = None
+    interrupt = _Interrupt()
     try:
-        with progress or contextlib.nullcontext(), Writer(sink, args.format) as writer:
+        with interrupt, progress or contextlib.nullcontext(), Writer(sink, args.format) as writer:
             if progress is not None:
                 handler.setStream(sys.stderr)  # rich's proxy: log lines print above the bar
-            for result in _results(args.paths, options, on_result, executor):
-                writer.write(result.chunks)
+            results = _results(args.paths, options, on_result, executor)
+            try:
+                for result in results:
+                    writer.write(result.chunks)
+                    if interrupt.requested:
+                        break
+            finally:
+                results.close()  # stops the walk and any worker processes now
         sink.flush()
         if owned:
             sink.close()
     except BrokenPipeError:
         _silence_stdout()
-        return EXIT_BROKEN_PIPE
+        output_error = EXIT_BROKEN_PIPE
     except OSError as exc:  # disk full, output on a vanished mount: one line, not a traceback
         print(f"chunkscope chunk: cannot write output: {exc}", file=sys.stderr)
-        return EXIT_FILE_ERRORS
+        output_error = EXIT_FILE_ERRORS
+    except KeyboardInterrupt:  # the second Ctrl-C: the output may end mid-chunk, the report not
+        interrupt.requested = True
     finally:
         handler.setStream(log_stream)
         if owned and not sink.closed:
             with contextlib.suppress(OSError):
                 sink.close()
     data = report.finish()
-    status = EXIT_FILE_ERRORS if report.counts["error"] else EXIT_OK
-    if args.report is not None:
+    if output_error is not None:
+        status = output_error
+    elif interrupt.requested:
+        status = EXIT_INTERRUPTED
+    else:
+        status = EXIT_FILE_ERRORS if report.counts["error"] else EXIT_OK
+    if report_file is not None:
         try:
-            write_report(args.report, data, options, args)
+            with report_file:
+                write_report(report_file, data, options, args, interrupted=interrupt.requested)
         except OSError as exc:
             print(f"chunkscope chunk: cannot write --report {args.report}: {exc}", file=sys.stderr)
-            status = EXIT_FILE_ERRORS
-    if show_summary:
+            if status == EXIT_OK:
+                status = EXIT_FILE_ERRORS
+    if show_summary and output_error is None:
         from rich.console import Console
 
         Console(stderr=True).print(report.summary_table())

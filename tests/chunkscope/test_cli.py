@@ -6,15 +6,19 @@ import json
 import os
 import pty
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from hostile_sources import source
 
 from chunkscope.encode import CHUNK_FIELDS
+from chunkscope.serve.limits import default_workers
 
 STDLIB = Path(os.__file__).parent
 DROP_DAC = (
@@ -220,6 +224,9 @@ class TestExitStatus:
             (["chunk", ".", "--language", "cobol"], b"unknown --language 'cobol'"),
             (["chunk", ".", "--max-lines", "0"], b"must be at least 1"),
             (["chunk", ".", "--jobs", "many"], b"not a whole number"),
+            (["chunk", ".", "--file-timeout", "-1"], b"must be 0 (off) or more"),
+            (["chunk", ".", "--file-timeout", "nan"], b"must be 0 (off) or more"),
+            (["chunk", ".", "--file-timeout", "soon"], b"not a number"),
             (["chunk", ".", "--format", "xml"], b"invalid choice: 'xml'"),
             (["chunk", ".", "--output", "/no/such/dir/out.jsonl"], b"does not exist"),
             (["chunk"], b"the following arguments are required: PATH"),
@@ -372,3 +379,112 @@ class TestTerminal:
         assert json.loads(first)["path"]
         assert b"Traceback" not in stderr
         assert b"BrokenPipe" not in stderr
+
+
+class TestLimits:
+    """``--jobs`` within the CPUs, ``--report`` checked first, ``--file-timeout`` per file."""
+
+    def test_jobs_capped_at_the_cpus(self, cli, project: Path, tmp_path: Path) -> None:
+        """``--jobs 1000`` warns once and runs one worker per CPU, with the same output."""
+        report_path = tmp_path / "run.json"
+        done = cli("chunk", project, "--jobs", "1000", "--report", report_path)
+        cpus = default_workers()
+        assert done.returncode == 0
+        assert done.stderr.decode().splitlines() == [
+            f"chunkscope chunk: warning: --jobs 1000 is more than the {cpus} CPUs here;"
+            f" using {cpus}"
+        ]
+        assert json.loads(report_path.read_text())["options"]["jobs"] == cpus
+        assert done.stdout == cli("chunk", project).stdout
+
+    @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv")
+    def test_unwritable_report_is_a_usage_error_before_the_run(
+        self, cli, project: Path, tmp_path: Path
+    ) -> None:
+        """A ``--report`` that cannot be written stops the run before it starts: exit 2."""
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        out = tmp_path / "chunks.jsonl"
+        done = cli(
+            "chunk", project, "--report", locked / "run.json", "--output", out, prefix=DROP_DAC
+        )
+        assert done.returncode == 2
+        assert done.stderr.decode().splitlines() == [
+            f"chunkscope chunk: error: --report {locked / 'run.json'}: Permission denied"
+        ]
+        assert not out.exists()
+
+    def test_file_timeout_ends_one_file(self, cli, tmp_path: Path, make_tree) -> None:
+        """A file past ``--file-timeout`` is an error, reason timeout; the others are chunked."""
+        root = make_tree(
+            tmp_path / "src",
+            {"a.py": SOURCES["app/main.py"], "b.tsx": source("tsx", "garbage", 50_000)[:26_000]},
+        )
+        report_path = tmp_path / "run.json"
+        started = time.monotonic()
+        done = cli("chunk", root, "--file-timeout", "0.3", "--report", report_path)
+        assert time.monotonic() - started < 30
+        assert done.returncode == 1
+        report = json.loads(report_path.read_text())
+        assert report["files"] == {"total": 2, "chunked": 1, "skipped": 0, "errored": 1}
+        [error] = report["errors"]
+        assert error["path"] == "b.tsx"
+        assert error["error"].startswith("timeout: over the 0.3 s budget per file")
+        assert report["options"]["file_timeout"] == 0.3
+        assert {row["path"] for row in jsonl(done.stdout)} == {"a.py"}
+
+
+def _interrupted_run(
+    project: Path, tmp_path: Path, *args: str
+) -> tuple[int, bytes, list[object], dict[str, object]]:
+    """Run ``chunk --format json`` on ``project``, Ctrl-C it (the whole process group, as a
+    terminal does) once output has begun, and return its status, stderr, output and report."""
+    out, report_path = tmp_path / "chunks.json", tmp_path / "run.json"
+    command = [sys.executable, "-m", "chunkscope", "chunk", str(project), "--format", "json"]
+    proc = subprocess.Popen(
+        [*command, "--output", str(out), "--report", str(report_path), "--quiet", *args],
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and out.stat().st_size > 100_000:
+                break
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    report = json.loads(report_path.read_text())
+    return proc.returncode, stderr, json.loads(out.read_bytes()), report
+
+
+class TestInterrupt:
+    """Ctrl-C stops between files: valid JSON out, a report marked interrupted, exit 130."""
+
+    @pytest.fixture
+    def many(self, tmp_path: Path) -> Path:
+        """Three hundred copies of a 30 KB module: seconds of work, so Ctrl-C lands mid-run."""
+        root = tmp_path / "many"
+        root.mkdir()
+        text = (STDLIB / "argparse.py").read_bytes()[:30_000]
+        for i in range(300):
+            (root / f"m{i:03}.py").write_bytes(text)
+        return root
+
+    @pytest.mark.parametrize("jobs", ["1", "2"])
+    def test_ctrl_c_leaves_valid_json_and_a_report(
+        self, many: Path, tmp_path: Path, jobs: str
+    ) -> None:
+        """The JSON array is closed, the report counts what was written, and says interrupted."""
+        status, stderr, chunks, report = _interrupted_run(many, tmp_path, "--jobs", jobs)
+        assert status == 130
+        assert b"Traceback" not in stderr
+        assert b"interrupted" in stderr
+        assert report["interrupted"] is True
+        assert 0 < report["files"]["total"] < 300
+        assert report["chunks"] == len(chunks)
+        assert {c["path"] for c in chunks} <= {f"m{i:03}.py" for i in range(300)}
