@@ -8,6 +8,7 @@ thread's CPU time, so a busy machine slows both stages alike and the ratio holds
 from __future__ import annotations
 
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,19 @@ class TestFileTimeout:
         tree = parse(data, "rust", Deadline(30))
         assert str(tree.root_node) == str(parse(data, "rust").root_node)
         assert tree.root_node.children[0].text == data[: tree.root_node.children[0].end_byte]
+
+    def test_budgeted_parse_keeps_no_copy_of_the_source(self) -> None:
+        """Ten budgeted parses of 600 KB leave less than one copy behind, not ten."""
+        data = DIALECTS["python"].code * 6000
+        parse(data, "python", Deadline(30))
+        tracemalloc.start()
+        try:
+            for _ in range(10):
+                parse(data, "python", Deadline(30))
+            left, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert left < len(data)
 
     def test_extract_checks_the_deadline(self) -> None:
         """``extract`` stops with ``FileTimeout`` once the deadline has passed."""
