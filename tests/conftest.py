@@ -69,10 +69,10 @@ def break_extractor(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
 
         real = pipeline._extract
 
-        def extract(tree, source, path, options=None):  # type: ignore[no-untyped-def]
+        def extract(tree, source, path, options=None, deadline=None):  # type: ignore[no-untyped-def]
             if path == broken:
                 raise RuntimeError("extractor bug")
-            return real(tree, source, path, options)
+            return real(tree, source, path, options, deadline)
 
         monkeypatch.setattr(pipeline, "_extract", extract)
 

@@ -162,10 +162,10 @@ def tree(tmp_path: Path) -> Path:
 def broken_extractor(monkeypatch: pytest.MonkeyPatch) -> None:
     original = pipeline._extract
 
-    def boom(tree: Any, source: bytes, path: str, options: Any = None) -> Any:
+    def boom(tree: Any, source: bytes, path: str, options: Any = None, deadline: Any = None) -> Any:
         if path.endswith("zz_broken.py"):
             raise RuntimeError("planted extractor failure")
-        return original(tree, source, path, options)
+        return original(tree, source, path, options, deadline)
 
     monkeypatch.setattr(pipeline, "_extract", boom)
 
