@@ -108,3 +108,4 @@ def run(parser: ts.Parser, source: bytes, deadline: Deadline | None = None) -> t
         raise
     finally:
         _release(handed)
+        handed.clear()  # the tree keeps ``read`` (for ``Node.text``), not these copies
