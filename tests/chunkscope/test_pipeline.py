@@ -173,7 +173,7 @@ class TestGrammarAndExtractorBugs:
         """A grammar that raises gives ``error`` with the exception type and message."""
         from chunkscope import pipeline
 
-        def parse_as(source: bytes, name: str) -> None:
+        def parse_as(source: bytes, name: str, deadline: object = None) -> None:
             raise ValueError("grammar bug")
 
         monkeypatch.setattr(pipeline, "parse_as", parse_as)
@@ -193,10 +193,10 @@ class TestGrammarAndExtractorBugs:
             from chunkscope import pipeline
             from chunkscope.cli import main
             real = pipeline._extract
-            def extract(tree, source, path, options=None):
+            def extract(tree, source, path, options=None, deadline=None):
                 if path.endswith("bad.py"):
                     raise RuntimeError("extractor bug")
-                return real(tree, source, path, options)
+                return real(tree, source, path, options, deadline)
             pipeline._extract = extract
             sys.exit(main(sys.argv[1:]))
             """
