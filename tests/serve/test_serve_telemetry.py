@@ -263,3 +263,64 @@ def test_telemetry_off_imports_no_opentelemetry_sdk() -> None:
     assert loaded[1] == loaded[0]
     assert not any(m.startswith(("opentelemetry.sdk", "opentelemetry.exporter")) for m in loaded[1])
     assert not any(m.startswith("opentelemetry.instrumentation") for m in loaded[1])
+
+
+def test_no_source_text_in_any_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A canary in code, comments, strings and a rejected body reaches no span, metric
+    point or log record of the service, whatever the outcome of the request."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import (
+        InMemoryLogRecordExporter,
+        SimpleLogRecordProcessor,
+    )
+
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "")
+    monkeypatch.setenv("CHUNKSCOPE_OTEL_FILE_SPANS", "all")
+    canary = "CANARY_serve_7f3a91"
+    t = Telemetry()
+    logs = InMemoryLogRecordExporter()
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    instrumentor = ChunkscopeInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=t.tracer_provider,
+        meter_provider=t.meter_provider,
+        logger_provider=logger_provider,
+    )
+    try:
+        source = (
+            f"# {canary}\ndef {canary}_fn():\n    return '{canary}'\n\ndef broken(:\n"
+        ).encode()
+        calls = [
+            ("/v1/chunk", {"params": {"path": "a.py"}, "content": source}),
+            ("/v1/chunk", {"params": {"path": "b.weird"}, "content": source}),
+            (
+                "/v1/chunk/batch",
+                {"json": {"files": [{"path": "c.py", "content": source.decode()}]}},
+            ),
+            ("/v1/chunk/batch", {"content": b'{"files": [' + canary.encode()}),
+        ]
+        statuses = asyncio.run(exercise(make_app(t), calls))
+    finally:
+        instrumentor.uninstrument()
+    assert statuses == [200, 422, 200, 400]
+    spans = list(t.spans.get_finished_spans())
+    assert by_name(spans, "chunkscope.file"), "the file spans must be exported to check them"
+    exported = repr(
+        [
+            (
+                s.name,
+                dict(s.attributes or {}),
+                s.status.description,
+                [(e.name, dict(e.attributes or {})) for e in s.events],
+            )
+            for s in spans
+        ]
+    )
+    exported += repr(
+        {name: [dict(p.attributes or {}) for p in points] for name, points in t.metrics().items()}
+    )
+    records = [d.log_record for d in logs.get_finished_logs()]
+    exported += repr([(r.body, dict(r.attributes or {})) for r in records])
+    assert "chunkscope.file" in exported and "chunkscope.files" in exported
+    assert canary not in exported
