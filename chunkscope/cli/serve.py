@@ -4,8 +4,9 @@
     $ CHUNKSCOPE_OTEL=1 chunkscope serve    # traces, metrics and GET /metrics
 
 Loopback by default; ``--host 0.0.0.0`` is an explicit choice. Stops cleanly on SIGTERM:
-no new connections, in-flight requests finish (up to ``--shutdown-grace`` seconds),
-telemetry is flushed, exit status 0.
+no new connections, in-flight requests finish (up to ``--shutdown-grace`` seconds, then
+they are answered 503 and busy workers are terminated), telemetry is flushed within its
+own deadline, exit status 0.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import sys
 from chunkscope.cli._types import positive_float, whole_number
 from chunkscope.cli.chunk import UsageError, add_cache_arguments, cache_path
 from chunkscope.logs import configure_console
-from chunkscope.serve.limits import Limits
+from chunkscope.serve.limits import RESPONSE_FACTOR, Limits
 
 _D = Limits()
 
 
 _nonnegative = whole_number(0)
+_positive = whole_number(1)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,6 +76,45 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"files per batch request ({_D.max_batch_files})",
     )
     p.add_argument(
+        "--max-response-bytes",
+        type=_nonnegative,
+        default=0,
+        metavar="N",
+        help="larger replies are refused with 413 response_too_large "
+        f"(0 = {RESPONSE_FACTOR} x --max-body-bytes)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=positive_float,
+        default=_D.body_timeout_seconds,
+        metavar="S",
+        help="the whole request body must arrive within S seconds, else 408 "
+        f"({_D.body_timeout_seconds:g})",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=positive_float,
+        default=_D.header_timeout_seconds,
+        metavar="S",
+        help="request line and headers must arrive within S seconds, else 408 and close "
+        f"({_D.header_timeout_seconds:g})",
+    )
+    p.add_argument(
+        "--keep-alive",
+        type=_positive,
+        default=_D.keep_alive_seconds,
+        metavar="S",
+        help=f"close idle kept-alive connections after S seconds ({_D.keep_alive_seconds})",
+    )
+    p.add_argument(
+        "--limit-concurrency",
+        type=_nonnegative,
+        default=0,
+        metavar="N",
+        help="open connections at once; more get 503 and are closed "
+        "(0 = half the file-descriptor limit)",
+    )
+    p.add_argument(
         "--timeout",
         type=positive_float,
         default=_D.request_timeout_seconds,
@@ -92,7 +133,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=positive_float,
         default=_D.shutdown_grace_seconds,
         metavar="S",
-        help=f"seconds SIGTERM waits for in-flight requests ({_D.shutdown_grace_seconds:g})",
+        help="seconds SIGTERM waits for in-flight requests before answering them 503 "
+        f"({_D.shutdown_grace_seconds:g}); the telemetry flush deadline comes on top",
     )
     add_cache_arguments(p)
     p.add_argument("--log-level", default="warning", help="uvicorn log level (warning)")
@@ -115,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_file_bytes=args.max_file_bytes,
         max_batch_files=args.max_batch_files,
+        max_response_bytes=args.max_response_bytes,
+        body_timeout_seconds=args.body_timeout,
+        header_timeout_seconds=args.header_timeout,
+        keep_alive_seconds=args.keep_alive,
+        limit_concurrency=args.limit_concurrency,
         request_timeout_seconds=args.timeout,
         retry_after_seconds=args.retry_after,
         shutdown_grace_seconds=args.shutdown_grace,

@@ -6,7 +6,8 @@
 Routes: ``POST /v1/chunk``, ``POST /v1/chunk/batch``, ``GET /healthz``, ``GET /readyz``,
 ``GET /metrics``. Every refusal is a JSON body ``{"error": {"code", "message"}}``; the
 order of checks makes refusals cheap: a declared oversize body (413) and a full house
-(429) are answered before the body is read.
+(429) are answered before the body is read, and a request is admitted (takes a slot) only
+once its body has arrived whole (``intake``), so a slow client never holds a worker.
 """
 
 from __future__ import annotations
@@ -27,23 +28,20 @@ from chunkscope.languages import LANGUAGES
 from chunkscope.logs import get_logger
 from chunkscope.model import DEFAULT_CACHE_MAX_BYTES, ChunkOptions
 from chunkscope.serve import http_telemetry, prometheus_endpoint, telemetry
+from chunkscope.serve.intake import Intake
 from chunkscope.serve.limits import Limits
-from chunkscope.serve.pool import ChunkPool, WorkerLost
-from chunkscope.serve.schema import ApiError, FileRequest, parse_batch, parse_single
+from chunkscope.serve.pool import ChunkPool, ShuttingDown, WorkerLost
+from chunkscope.serve.schema import (
+    MIN_MAX_BYTES,
+    MIN_MAX_LINES,
+    ApiError,
+    FileRequest,
+    ReplyTooLarge,
+    parse_batch,
+    parse_single,
+)
 
 JSON = "application/json"
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed ``limit``."""
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise ApiError(413, "body_too_large", f"request body exceeds {limit} bytes")
-        parts.append(part)
-    return b"".join(parts)
 
 
 def _declared_too_large(request: Request, limit: int) -> bool:
@@ -78,25 +76,47 @@ async def _internal_error(_: Request, exc: Exception) -> Response:
     )
 
 
+def _overloaded(limits: Limits) -> ApiError:
+    return ApiError(
+        429,
+        "overloaded",
+        f"{limits.capacity} requests already admitted; retry later",
+        headers={"Retry-After": str(limits.retry_after_seconds)},
+    )
+
+
 async def _chunk(request: Request, *, batch: bool) -> Response:
-    """Shared path of both chunk routes: size check, admission, parse, run, respond."""
+    """Shared path of both chunk routes: size check, body, admission, parse, run, respond."""
     state = request.app.state
     limits: Limits = state.limits
     pool: ChunkPool = state.pool
+    intake: Intake = state.intake
     if _declared_too_large(request, limits.max_body_bytes):
-        raise ApiError(413, "body_too_large", f"request body exceeds {limits.max_body_bytes} bytes")
+        raise ApiError(
+            413,
+            "body_too_large",
+            f"request body exceeds {limits.max_body_bytes} bytes",
+        )
+    if pool.full():
+        raise _overloaded(limits)
+    body = await intake.read(request)
+    try:
+        return await _admitted(request, body, batch=batch)
+    finally:
+        intake.release(len(body))
+
+
+async def _admitted(request: Request, body: bytes, *, batch: bool) -> Response:
+    """A request whose body has arrived whole: admission, parse, run, respond."""
+    state = request.app.state
+    limits: Limits = state.limits
+    pool: ChunkPool = state.pool
     ticket = pool.admit()
     if ticket is None:
-        raise ApiError(
-            429,
-            "overloaded",
-            f"{limits.capacity} requests already admitted; retry later",
-            headers={"Retry-After": str(limits.retry_after_seconds)},
-        )
+        raise _overloaded(limits)
     with ticket:
         try:
             async with asyncio.timeout(limits.request_timeout_seconds):
-                body = await _read_body(request, limits.max_body_bytes)
                 files: list[FileRequest]
                 if batch:
                     files, options = parse_batch(body, limits.max_batch_files, state.options)
@@ -122,6 +142,16 @@ async def _chunk(request: Request, *, batch: bool) -> Response:
                 str(exc),
                 headers={"Retry-After": str(limits.retry_after_seconds)},
             ) from None
+        except ShuttingDown:
+            raise ApiError(
+                503,
+                "shutting_down",
+                f"the service is stopping and the shutdown grace "
+                f"({limits.shutdown_grace_seconds:g} s) ran out before this request finished",
+                headers={"Connection": "close"},
+            ) from None
+        except ReplyTooLarge as exc:
+            raise exc.api_error() from None
     measured = [result for _, result in done if result is not None]
     if measured:
         telemetry.record(measured)
@@ -172,11 +202,12 @@ def create_app(
         try:
             yield
         finally:
-            drained = await pool.drain(resolved.shutdown_grace_seconds)
+            # uvicorn has already waited out the grace: nothing here waits on chunking
+            drained = pool.admitted == 0
             await pool.close()
             log.info("serve.stopped", drained=drained)
             if enabled:
-                telemetry.flush()
+                await asyncio.to_thread(telemetry.close, tracer_provider, meter_provider)
             if reader is not None:
                 prometheus_endpoint.detach_prometheus(reader, meter_provider)
 
@@ -190,6 +221,7 @@ def create_app(
     )
     app.state.limits = resolved
     app.state.pool = pool
+    app.state.intake = Intake(resolved)
     app.state.options = ChunkOptions(
         max_file_bytes=resolved.max_file_bytes, cache=cache, cache_max_bytes=cache_max_bytes
     )
@@ -218,6 +250,9 @@ def create_app(
             "max_body_bytes": resolved.max_body_bytes,
             "max_file_bytes": resolved.max_file_bytes,
             "max_batch_files": resolved.max_batch_files,
+            "max_response_bytes": resolved.max_response_bytes,
+            "min_max_lines": MIN_MAX_LINES,
+            "min_max_bytes": MIN_MAX_BYTES,
         }
         return JSONResponse(stats, status_code=200 if pool.ready else 503)
 

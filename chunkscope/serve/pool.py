@@ -8,7 +8,12 @@ executor's own queue never holds more than one task per worker.
 
 A ticket is released when both the request has finished *and* its worker task has
 finished, so a request that timed out (504) keeps its slot until the worker is free again:
-capacity always counts real work.
+capacity always counts real work, and the pool is not ready while every worker has been
+busy for longer than the request timeout (stuck).
+
+Shutdown is bounded: ``begin_shutdown(grace)`` makes every request still waiting or running
+``grace`` seconds later raise ``ShuttingDown`` (the app answers 503), and ``close`` terminates
+worker processes still busy instead of waiting on native work.
 
     pool = ChunkPool(Limits().resolved())
     await pool.start()
@@ -24,6 +29,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,7 +42,10 @@ from chunkscope.languages import LANGUAGES, definitions_query
 from chunkscope.model import ChunkOptions, FileResult
 from chunkscope.pipeline import chunk_bytes
 from chunkscope.serve.limits import Limits
-from chunkscope.serve.schema import FileRequest, encode_result
+from chunkscope.serve.schema import FileRequest, ReplyBudget, encode_result
+
+WORKER_EXIT_SECONDS = 2.0
+"""How long ``close`` lets idle workers exit on their own before terminating them."""
 
 
 def _load_grammars() -> None:
@@ -62,7 +71,10 @@ chunk: all that recording the file's telemetry needs, far cheaper to ship than t
 
 
 def chunk_task(
-    files: list[FileRequest], options: ChunkOptions, measure: bool
+    files: list[FileRequest],
+    options: ChunkOptions,
+    measure: bool,
+    reply_limit: int = 0,
 ) -> list[tuple[bytes, Measured | None]]:
     """Runs in a worker: chunk each file and encode it to JSON.
 
@@ -71,17 +83,20 @@ def chunk_task(
     (``telemetry.record``) under the request's HTTP span.
     """
     out: list[tuple[bytes, Measured | None]] = []
-    for f in files:
-        result = chunk_bytes(f.content, f.path, f.language, options)
-        measured: Measured | None = None
-        if measure:
-            shapes = tuple((c.kind, c.end_byte - c.start_byte) for c in result.chunks)
-            measured = (replace(result, chunks=()), shapes)
-        out.append((encode_result(result), measured))
-    if options.cache is not None:
-        from chunkscope.cache import flush_all
+    budget = ReplyBudget(reply_limit) if reply_limit else None
+    try:
+        for f in files:
+            result = chunk_bytes(f.content, f.path, f.language, options)
+            measured: Measured | None = None
+            if measure:
+                shapes = tuple((c.kind, c.end_byte - c.start_byte) for c in result.chunks)
+                measured = (replace(result, chunks=()), shapes)
+            out.append((encode_result(result, budget), measured))
+    finally:  # a reply over the limit still keeps what was chunked for next time
+        if options.cache is not None:
+            from chunkscope.cache import flush_all
 
-        flush_all()
+            flush_all()
     return out
 
 
@@ -128,6 +143,10 @@ class WorkerLost(Exception):
     """A worker process died (a crash in native code); the pool has been rebuilt."""
 
 
+class ShuttingDown(Exception):
+    """The shutdown grace ran out before this request's work did."""
+
+
 class ChunkPool:
     """Process pool plus admission control; every method is called on the event loop."""
 
@@ -140,11 +159,12 @@ class ChunkPool:
         self.admitted = 0
         self.queued = 0
         self.in_worker = 0
-        self.ready = False
+        self.started = False
         self._executor: Executor | None = None
         self._running: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._busy_since: dict[Ticket, float] = {}
 
     def _new_executor(self) -> Executor:
         if self.threads:
@@ -165,26 +185,64 @@ class ChunkPool:
         self._running = asyncio.Semaphore(self.limits.workers)
         self._executor = self._new_executor()
         await self._warm()
-        self.ready = True
+        self.started = True
+
+    @property
+    def ready(self) -> bool:
+        """Started, not shutting down, and not every worker stuck past the request timeout."""
+        return self.started and not self.stuck()
+
+    def stuck(self) -> bool:
+        """Every worker has been on one task for longer than the request timeout."""
+        if len(self._busy_since) < self.limits.workers:
+            return False
+        oldest_recent = sorted(self._busy_since.values())[-self.limits.workers]
+        return time.monotonic() - oldest_recent > self.limits.request_timeout_seconds
+
+    def begin_shutdown(self, grace: float) -> None:
+        """Stop admitting; requests still waiting or running after ``grace`` s get
+        ``ShuttingDown``."""
+        self.started = False
+        if self._loop is not None:
+            self._loop.call_later(max(0.0, grace), self._stopped.set)
+
+    async def _unless_stopped(self, awaitable: Any) -> Any:
+        """``awaitable``'s result, or ``ShuttingDown`` once the shutdown grace has run out."""
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not work.done():
+                work.cancel()
+        if work.cancelled():
+            raise ShuttingDown
+        return work.result()
 
     async def _warm(self) -> None:
         assert self._executor is not None
         futures = [self._executor.submit(_warm) for _ in range(self.limits.workers)]
         await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
 
+    def full(self) -> bool:
+        """``admit`` would refuse now; a refusal counted as shed, for a check made before
+        the body is read."""
+        if self.started and self.admitted < self.limits.capacity:
+            return False
+        self.metrics.shed()
+        return True
+
     def admit(self) -> Ticket | None:
         """A slot for one request, or ``None`` when ``capacity`` requests are already in."""
-        if not self.ready or self.admitted >= self.limits.capacity:
+        if not self.started or self.admitted >= self.limits.capacity:
             self.metrics.shed()
             return None
         self.admitted += 1
-        self._idle.clear()
         return Ticket(self._released)
 
     def _released(self) -> None:
         self.admitted -= 1
-        if self.admitted == 0:
-            self._idle.set()
 
     async def run(
         self,
@@ -198,7 +256,7 @@ class ChunkPool:
         self.queued += 1
         self.metrics.queued(1)
         try:
-            await self._running.acquire()
+            await self._unless_stopped(self._running.acquire())
         finally:
             self.queued -= 1
             self.metrics.queued(-1)
@@ -209,9 +267,10 @@ class ChunkPool:
             self._task_done(ticket)
             raise
         self.in_worker += 1
+        self._busy_since[ticket] = time.monotonic()
         future.add_done_callback(lambda _: self._from_thread(ticket))
         try:
-            return await asyncio.shield(asyncio.wrap_future(future))
+            return await self._unless_stopped(asyncio.shield(asyncio.wrap_future(future)))
         except BrokenProcessPool:
             await self._rebuild()
             raise WorkerLost("a worker process died while chunking this request") from None
@@ -221,11 +280,12 @@ class ChunkPool:
     ) -> Future[list[tuple[bytes, Measured | None]]]:
         """Hand the task to a worker; a pool that broke while idle is rebuilt, not blamed."""
         assert self._executor is not None
+        reply_limit = self.limits.max_response_bytes
         try:
-            return self._executor.submit(chunk_task, files, options, measure)
+            return self._executor.submit(chunk_task, files, options, measure, reply_limit)
         except BrokenProcessPool:
             await self._rebuild()
-            return self._executor.submit(chunk_task, files, options, measure)
+            return self._executor.submit(chunk_task, files, options, measure, reply_limit)
 
     def _from_thread(self, ticket: Ticket) -> None:
         assert self._loop is not None
@@ -234,6 +294,7 @@ class ChunkPool:
 
     def _finished(self, ticket: Ticket) -> None:
         self.in_worker -= 1
+        self._busy_since.pop(ticket, None)
         self._task_done(ticket)
 
     def _task_done(self, ticket: Ticket) -> None:
@@ -249,26 +310,33 @@ class ChunkPool:
         broken.shutdown(wait=False, cancel_futures=True)
         await self._warm()
 
-    async def drain(self, timeout: float) -> bool:
-        """Wait until no request is admitted (or ``timeout``); True when drained."""
-        if self.admitted == 0:
-            return True
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
     async def close(self) -> None:
-        """Stop admitting, then stop the workers once their current tasks are done."""
-        self.ready = False
+        """Stop admitting and stop the workers without waiting on native work: idle worker
+        processes get ``WORKER_EXIT_SECONDS`` to exit, busy or late ones are terminated.
+        Worker threads cannot be stopped; they are left to finish on their own."""
+        self.started = False
         executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+        if executor is None:
+            return
+        if not isinstance(executor, ProcessPoolExecutor):
+            executor.shutdown(wait=False, cancel_futures=True)
+            return
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        if self.in_worker:
+            _terminate(processes)
+        stopping = asyncio.ensure_future(
+            asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(stopping), WORKER_EXIT_SECONDS)
+        except TimeoutError:
+            _terminate(processes)
+            await asyncio.wait({stopping}, timeout=WORKER_EXIT_SECONDS)
 
     def stats(self) -> dict[str, Any]:
         return {
             "ready": self.ready,
+            "stuck": self.stuck(),
             "workers": self.limits.workers,
             "capacity": self.limits.capacity,
             "in_flight": self.admitted,
@@ -276,3 +344,11 @@ class ChunkPool:
             "queued": self.queued,
             "mode": "threads" if self.threads else "processes",
         }
+
+
+def _terminate(processes: list[Any]) -> None:
+    """SIGKILL every worker still alive (workers ignore SIGTERM, see ``_init_process_worker``)."""
+    for process in processes:
+        with contextlib.suppress(Exception):
+            if process.is_alive():
+                process.kill()

@@ -19,6 +19,10 @@ from chunkscope.languages import canonical, detect
 from chunkscope.model import ChunkOptions, FileResult, StageTimes
 
 DEFAULT_PATH = "input"
+MIN_MAX_LINES = 10
+MIN_MAX_BYTES = 512
+"""Floors of the per-request chunk-size options: below them a reply is mostly chunk
+metadata, many times the size of the source."""
 TIMING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StageTimes))
 """``timings`` of a result: the worker's ``StageTimes`` (epoch ns, 0 for a stage not run)."""
 
@@ -37,6 +41,38 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}
+
+
+class ReplyTooLarge(Exception):
+    """The encoded reply would pass the service's reply limit; raised in the worker, so the
+    oversized reply is never built, shipped or buffered."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+    def api_error(self) -> ApiError:
+        return ApiError(
+            413,
+            "response_too_large",
+            f"the reply would exceed {self.limit} bytes; send fewer or smaller files, "
+            "or larger max_lines/max_bytes",
+        )
+
+
+class ReplyBudget:
+    """Bytes left for one request's encoded reply; ``charge`` raises once they run out."""
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def charge(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise ReplyTooLarge(self.limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,30 +115,41 @@ def _content(item: dict[str, Any], where: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def clean_path(path: str) -> str:
+    """``path`` as valid Unicode: each lone surrogate (from a JSON escape) becomes ``?``."""
+    return path.encode("utf-8", "replace").decode("utf-8")
+
+
 def _file(item: Any, where: str = "") -> FileRequest:
     if not isinstance(item, dict):
         raise ApiError(400, "invalid_request", f"{where}expected a JSON object")
     path = item.get("path") or DEFAULT_PATH
     if not isinstance(path, str):
         raise ApiError(400, "invalid_request", f"{where}path must be a string")
-    return FileRequest(_content(item, where), path, _language(item.get("language"), where))
+    content = _content(item, where)
+    return FileRequest(content, clean_path(path), _language(item.get("language"), where))
 
 
 def _options_from(data: dict[str, Any], base: ChunkOptions) -> ChunkOptions:
     values: dict[str, int] = {}
-    for key in ("max_lines", "max_bytes"):
+    for key, floor in (("max_lines", MIN_MAX_LINES), ("max_bytes", MIN_MAX_BYTES)):
         value = data.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ApiError(400, "invalid_request", f"{key} must be a positive integer")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ApiError(400, "invalid_request", f"{key} must be an integer")
+        if value < floor:
+            raise ApiError(400, "invalid_request", f"{key} must be at least {floor}")
         values[key] = value
     return replace(base, **values) if values else base
 
 
 def _json(body: bytes) -> Any:
+    """The parsed body; nesting deeper than the interpreter's recursion limit is a 400."""
     try:
         return json.loads(body)
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "request body is nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
 
@@ -134,7 +181,7 @@ def parse_single(
             except ValueError:
                 raise ApiError(400, "invalid_request", f"{key} must be an integer") from None
     file = FileRequest(
-        body, query.get("path") or DEFAULT_PATH, _language(query.get("language"), "")
+        body, clean_path(query.get("path") or DEFAULT_PATH), _language(query.get("language"), "")
     )
     return require_detectable(file), _options_from(params, base)
 
@@ -174,6 +221,25 @@ def result_dict(result: FileResult) -> dict[str, Any]:
     }
 
 
-def encode_result(result: FileResult) -> bytes:
-    """Valid UTF-8 JSON; a lone surrogate a client put in ``path`` becomes ``?``."""
-    return json.dumps(result_dict(result), ensure_ascii=False).encode("utf-8", "replace")
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "replace")
+
+
+def encode_result(result: FileResult, budget: ReplyBudget | None = None) -> bytes:
+    """Valid UTF-8 JSON; a lone surrogate left in a string becomes ``?``.
+
+    Chunks are encoded one at a time and charged to ``budget`` as they go, so a reply
+    that would pass the limit stops at the limit instead of being built whole first.
+    """
+    if budget is None:
+        return _encode(result_dict(result))
+    head = result_dict(replace(result, chunks=()))
+    del head["chunks"]  # the last key: it goes back on as the encoded list
+    prefix = _encode(head)[:-1] + b', "chunks": ['
+    budget.charge(len(prefix) + 2)
+    parts: list[bytes] = []
+    for c in result.chunks:
+        part = _encode(chunk_dict(c))
+        budget.charge(len(part) + 2)
+        parts.append(part)
+    return prefix + b", ".join(parts) + b"]}"

@@ -15,7 +15,6 @@ Metrics, as Prometheus names them:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import replace
 from typing import Any
@@ -89,14 +88,15 @@ def record(measured: list[Measured]) -> None:
         _log.warning("serve.record_failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def flush(timeout_millis: int = 5000) -> None:
-    """Push out buffered spans and metrics before the process exits; never raises."""
-    from opentelemetry import metrics, trace
+def close(tracer_provider: Any = None, meter_provider: Any = None) -> bool:
+    """At the end of the app's life: flush the providers passed to ``create_app`` (their
+    owner shuts them down), or flush and shut down the global ones, in parallel within the
+    instrumentation's shutdown deadline (``CHUNKSCOPE_OTEL_SHUTDOWN_TIMEOUT``, default the
+    OTLP export timeout). Never raises and never waits past the deadline, whatever the
+    collector does; True when everything finished in time."""
+    from opentelemetry.instrumentation.chunkscope import _shutdown
 
-    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
-        force_flush = getattr(provider, "force_flush", None)
-        if force_flush is None:
-            continue
-        # telemetry must never turn a clean shutdown into a crash
-        with contextlib.suppress(Exception):
-            force_flush(timeout_millis)
+    given = [p for p in (tracer_provider, meter_provider) if p is not None]
+    if given:
+        return _shutdown.flush(given)
+    return _shutdown.shutdown(_shutdown.global_providers())

@@ -13,6 +13,7 @@ from remote_support import StubFleet
 from chunkscope import ChunkOptions, chunk_paths
 from chunkscope.model import FileResult
 from chunkscope.remote import RemoteChunker, RemoteMetrics, RetryPolicy
+from chunkscope.serve.schema import MIN_MAX_BYTES, MIN_MAX_LINES
 
 A, B = "http://10.0.0.1:8080", "http://10.0.0.2:8080"
 
@@ -93,13 +94,15 @@ class TestSameAsLocal:
 
     def test_options_travel_with_the_request(self, tree: Path, fleet: StubFleet) -> None:
         """max_lines/max_bytes and --language reach the service."""
-        options = ChunkOptions(max_lines=3, max_bytes=64, language="python", jobs=2)
+        options = ChunkOptions(
+            max_lines=MIN_MAX_LINES, max_bytes=MIN_MAX_BYTES, language="python", jobs=2
+        )
         remote = RemoteChunker([A], transport=fleet.transport)
         got = list(chunk_paths([str(tree / "pkg" / "a.py")], options, executor=remote))
         want = list(chunk_paths([str(tree / "pkg" / "a.py")], options))
         assert view(got) == view(want)
         body = json.loads(fleet.requests[A][0].content)
-        assert (body["max_lines"], body["max_bytes"]) == (3, 64)
+        assert (body["max_lines"], body["max_bytes"]) == (MIN_MAX_LINES, MIN_MAX_BYTES)
         assert body["files"][0]["language"] == "python"
 
 

@@ -20,13 +20,21 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
     """Factory: start ``chunkscope serve`` with extra args; stopped at teardown."""
     started: list[ServeProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> ServeProcess:
+    def start(
+        *args: str, env: dict[str, str] | None = None, nofile: int | None = None
+    ) -> ServeProcess:
+        """``nofile`` lowers the server's file-descriptor limit (RLIMIT_NOFILE)."""
         port = free_port()
         stderr_path = tmp_path / f"serve-{port}.stderr"
+        limit = (
+            f"import resource; resource.setrlimit(resource.RLIMIT_NOFILE, ({nofile}, {nofile})); "
+            if nofile
+            else ""
+        )
         cmd = [
             sys.executable,
             "-c",
-            "import sys; from chunkscope.cli import main; sys.exit(main())",
+            f"{limit}import sys; from chunkscope.cli import main; sys.exit(main())",
             "serve",
             "--port",
             str(port),

@@ -61,6 +61,72 @@ def live_app(app: Any) -> Iterator[str]:
         thread.join(timeout=60)
 
 
+@contextmanager
+def live_server(limits: Any, *, threads: bool = True) -> Iterator[tuple[str, Any]]:
+    """``chunkscope serve``'s own server (guarded protocol, bounded shutdown) in a background
+    thread; yield its base URL and the server."""
+    from chunkscope.serve.server import build
+
+    port = free_port()
+    server = build("127.0.0.1", port, limits, threads=threads)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: is_ready(url) or not thread.is_alive(), STARTUP_SECONDS, "the server")
+        assert thread.is_alive(), "server thread died during startup"
+        yield url, server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+class RawResponse:
+    """What came back on a raw socket: status, headers, body, and whether the server closed."""
+
+    def __init__(self, data: bytes, closed: bool) -> None:
+        head, _, self.body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1]) if lines[0].startswith("HTTP/") else 0
+        self.headers = {
+            k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
+        }
+        self.closed = closed
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+def read_raw(sock: socket.socket, timeout: float) -> RawResponse:
+    """Read until the server closes the connection or a whole response has arrived."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            part = sock.recv(65536)
+        except TimeoutError:
+            break
+        except ConnectionResetError:
+            return RawResponse(data, True)
+        if not part:
+            return RawResponse(data, True)
+        data += part
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if sep and b"content-length:" in head.lower():
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            if len(body) >= length:
+                return RawResponse(data, False)
+    return RawResponse(data, False)
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=5)
+
+
 class ServeProcess:
     """A real ``chunkscope serve`` subprocess and what it wrote to stderr."""
 

@@ -13,7 +13,7 @@ from serve_support import live_app, wait_until
 
 from chunkscope import chunk_source
 from chunkscope.serve import Limits, create_app
-from chunkscope.serve.schema import result_dict
+from chunkscope.serve.schema import MIN_MAX_BYTES, MIN_MAX_LINES, result_dict
 
 MAX_BODY = 64 * 1024
 MAX_FILE = 16 * 1024
@@ -151,6 +151,27 @@ class TestBadContentBehavesAsTheCli:
         assert r.status_code == 200
         assert r.json()["outcome"] == "chunked"
 
+    def test_lone_surrogate_in_path_becomes_a_question_mark(self, url: str) -> None:
+        """A lone surrogate in ``path`` is reported as ``?`` and the file is chunked."""
+        for route, body in (
+            ("/v1/chunk", b'{"path": "a\\ud800.py", "content": "def f():\\n  pass\\n"}'),
+            (
+                "/v1/chunk/batch",
+                b'{"files": [{"path": "a\\ud800.py", "content": "def f():\\n  pass\\n"}]}',
+            ),
+        ):
+            r = httpx.post(
+                f"{url}{route}", headers={"content-type": "application/json"}, content=body
+            )
+            assert r.status_code == 200, r.text
+            result = r.json()["results"][0] if "results" in r.json() else r.json()
+            assert (result["path"], result["outcome"], result["error"]) == (
+                "a?.py",
+                "chunked",
+                None,
+            )
+            assert result["chunks"][0]["path"] == "a?.py"
+
     def test_deep_nesting_is_chunked(self, url: str) -> None:
         """Ten thousand nested brackets parse and extract without recursion errors."""
         source = "x = " + "[" * 5000 + "]" * 5000 + "\n"
@@ -186,6 +207,29 @@ class TestErrors:
         """Options are validated, not passed through."""
         r = post_json(url, "/v1/chunk", {"path": "a.py", "content": "x", "max_lines": "ten"})
         assert_error(r, 400, "invalid_request")
+
+    def test_json_nested_a_thousand_deep_is_400(self, url: str) -> None:
+        """Nesting past the parser's recursion limit is the client's error, on both routes."""
+        deep = b"[" * 1000 + b"]" * 1000
+        for route in ("/v1/chunk", "/v1/chunk/batch"):
+            r = httpx.post(
+                f"{url}{route}", content=deep, headers={"content-type": "application/json"}
+            )
+            assert_error(r, 400, "invalid_json")
+            assert "nested too deeply" in r.json()["error"]["message"]
+
+    def test_options_below_the_floor_are_400(self, url: str) -> None:
+        """max_lines and max_bytes have minimums: tiny chunks would make replies balloon."""
+        for key, floor in (("max_lines", MIN_MAX_LINES), ("max_bytes", MIN_MAX_BYTES)):
+            r = post_json(url, "/v1/chunk", {"path": "a.py", "content": "x = 1", key: floor - 1})
+            assert_error(r, 400, "invalid_request")
+            assert str(floor) in r.json()["error"]["message"]
+            r = httpx.post(
+                f"{url}/v1/chunk", params={"path": "a.py", key: str(floor - 1)}, content=b"x=1"
+            )
+            assert_error(r, 400, "invalid_request")
+            r = post_json(url, "/v1/chunk", {"path": "a.py", "content": "x = 1", key: floor})
+            assert r.status_code == 200
 
     def test_unknown_language_name_is_422(self, url: str) -> None:
         """A language nobody knows is 422, for JSON and raw requests alike."""
@@ -264,13 +308,16 @@ class TestBatch:
 
 
 def test_timeout_is_504_and_the_slot_comes_back(large_sources: list[tuple[str, bytes]]) -> None:
-    """A request over the per-request timeout gets 504; its slot frees when the worker does."""
+    """A request over the per-request timeout gets 504; /readyz says not ready while the
+    only worker is still on it, and its slot frees when the worker does."""
     name, source = max(large_sources, key=lambda item: len(item[1]))
     big = source * (1_500_000 // len(source) + 1)
     limits = Limits(workers=1, max_queue=1, request_timeout_seconds=0.05)
     with live_app(create_app(limits, telemetry_on=False)) as base:
         r = httpx.post(f"{base}/v1/chunk", params={"path": name}, content=big, timeout=60)
         assert_error(r, 504, "timeout")
+        busy = httpx.get(f"{base}/readyz")
+        assert (busy.status_code, busy.json()["stuck"]) == (503, True)
 
         def idle() -> bool:
             return httpx.get(f"{base}/readyz").json()["in_flight"] == 0
@@ -279,3 +326,18 @@ def test_timeout_is_504_and_the_slot_comes_back(large_sources: list[tuple[str, b
         small = httpx.post(f"{base}/v1/chunk", params={"path": "x.py"}, content=b"x = 1\n")
         assert small.status_code in (200, 504)
         assert json.loads(small.content)
+
+
+def test_reply_over_the_limit_is_413_and_the_slot_comes_back() -> None:
+    """A request whose reply would pass --max-response-bytes is refused with the reason;
+    the same request under the limit is answered, and nothing stays admitted."""
+    source = "".join(f"def f{i}():\n    pass\n\n\n" for i in range(400)).encode()
+    reply = len(json.dumps(result_dict(chunk_source(source, "many.py"))))
+    limits = Limits(workers=1, max_queue=1, max_response_bytes=reply // 2)
+    with live_app(create_app(limits, telemetry_on=False)) as base:
+        r = httpx.post(f"{base}/v1/chunk", params={"path": "many.py"}, content=source)
+        assert_error(r, 413, "response_too_large")
+        assert str(reply // 2) in r.json()["error"]["message"]
+        half = source[: len(source) // 3]
+        assert httpx.post(f"{base}/v1/chunk", params={"path": "m.py"}, content=half).is_success
+        assert httpx.get(f"{base}/readyz").json()["in_flight"] == 0

@@ -21,6 +21,10 @@ from typing import Any
 from chunkscope import names as N
 
 TIMEOUT_ENV = N.SHUTDOWN_TIMEOUT_ENV
+_lock = threading.Lock()
+_shut_down: set[int] = set()
+"""Providers already shut down here (by id): a second shutdown, such as the one at exit
+after the service's own, returns at once instead of waiting out a dead collector again."""
 
 
 def timeout_seconds() -> float:
@@ -61,8 +65,11 @@ def global_providers() -> list[Any]:
 
 
 def shutdown(providers: Sequence[Any], timeout: float | None = None) -> bool:
-    """Shut ``providers`` down in parallel within ``timeout`` seconds."""
-    return _bounded("shutdown", providers, timeout)
+    """Shut ``providers`` down in parallel within ``timeout`` seconds, each at most once."""
+    with _lock:
+        todo = [p for p in providers if id(p) not in _shut_down]
+        _shut_down.update(id(p) for p in todo)
+    return _bounded("shutdown", todo, timeout)
 
 
 def flush(providers: Sequence[Any], timeout: float | None = None) -> bool:
