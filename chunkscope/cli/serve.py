@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chunkscope.cli._types import positive_float, whole_number
+from chunkscope.cli._types import positive_float, seconds_or_off, whole_number
 from chunkscope.cli.chunk import UsageError, add_cache_arguments, cache_path
 from chunkscope.logs import configure_console
 from chunkscope.serve.limits import RESPONSE_FACTOR, Limits
@@ -115,6 +115,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(0 = half the file-descriptor limit)",
     )
     p.add_argument(
+        "--file-timeout",
+        type=seconds_or_off,
+        default=_D.file_timeout_seconds,
+        metavar="S",
+        help="a file still parsing or extracting after S seconds is an error with reason"
+        f" timeout; 0 leaves only --timeout ({_D.file_timeout_seconds:g})",
+    )
+    p.add_argument(
         "--timeout",
         type=positive_float,
         default=_D.request_timeout_seconds,
@@ -163,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         keep_alive_seconds=args.keep_alive,
         limit_concurrency=args.limit_concurrency,
         request_timeout_seconds=args.timeout,
+        file_timeout_seconds=args.file_timeout,
         retry_after_seconds=args.retry_after,
         shutdown_grace_seconds=args.shutdown_grace,
     )

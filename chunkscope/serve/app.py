@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -42,6 +43,8 @@ from chunkscope.serve.schema import (
 )
 
 JSON = "application/json"
+REPLY_MARGIN_SECONDS = 1.0
+"""How long past ``--timeout`` the app waits for a worker's answer before its 504."""
 
 
 def _declared_too_large(request: Request, limit: int) -> bool:
@@ -116,7 +119,8 @@ async def _admitted(request: Request, body: bytes, *, batch: bool) -> Response:
         raise _overloaded(limits)
     with ticket:
         try:
-            async with asyncio.timeout(limits.request_timeout_seconds):
+            # the worker stops at the request's budget; 504 only if its answer never comes
+            async with asyncio.timeout(limits.request_timeout_seconds + REPLY_MARGIN_SECONDS):
                 files: list[FileRequest]
                 if batch:
                     files, options = parse_batch(body, limits.max_batch_files, state.options)
@@ -128,7 +132,8 @@ async def _admitted(request: Request, body: bytes, *, batch: bool) -> Response:
                         state.options,
                     )
                     files = [file]
-                done = await pool.run(ticket, files, options, state.telemetry_on)
+                ends = time.monotonic() + limits.request_timeout_seconds
+                done = await pool.run(ticket, files, options, state.telemetry_on, ends)
         except TimeoutError:
             raise ApiError(
                 504,
@@ -223,7 +228,10 @@ def create_app(
     app.state.pool = pool
     app.state.intake = Intake(resolved)
     app.state.options = ChunkOptions(
-        max_file_bytes=resolved.max_file_bytes, cache=cache, cache_max_bytes=cache_max_bytes
+        max_file_bytes=resolved.max_file_bytes,
+        file_timeout=resolved.file_timeout_seconds,
+        cache=cache,
+        cache_max_bytes=cache_max_bytes,
     )
     app.state.telemetry_on = enabled
     app.add_exception_handler(ApiError, _api_error)

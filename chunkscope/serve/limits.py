@@ -69,6 +69,10 @@ class Limits:
     """Request-body bytes buffered at once by requests not yet admitted; 0 means
     ``2 * capacity * max_body_bytes``. Past it new bodies get 429."""
     request_timeout_seconds: float = 30.0
+    """A request's whole budget: its worker gives each file at most what is left of it (a
+    file past it ends as ``error``/``timeout``), so the worker is free again within it."""
+    file_timeout_seconds: float = DEFAULT_OPTIONS.file_timeout
+    """Per file, as the CLI's ``--file-timeout``; 0 leaves only the request's budget."""
     body_timeout_seconds: float = 10.0
     """The whole body must arrive within this, before the request is admitted."""
     header_timeout_seconds: float = 10.0

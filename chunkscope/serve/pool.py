@@ -45,6 +45,7 @@ from chunkscope.serve.limits import Limits
 from chunkscope.serve.schema import FileRequest, ReplyBudget, encode_result
 
 WORKER_EXIT_SECONDS = 2.0
+MIN_FILE_SECONDS = 0.001
 """How long ``close`` lets idle workers exit on their own before terminating them."""
 
 
@@ -75,6 +76,7 @@ def chunk_task(
     options: ChunkOptions,
     measure: bool,
     reply_limit: int = 0,
+    budget_seconds: float = 0.0,
 ) -> list[tuple[bytes, Measured | None]]:
     """Runs in a worker: chunk each file and encode it to JSON.
 
@@ -84,9 +86,10 @@ def chunk_task(
     """
     out: list[tuple[bytes, Measured | None]] = []
     budget = ReplyBudget(reply_limit) if reply_limit else None
+    ends = time.monotonic() + budget_seconds if budget_seconds > 0 else None
     try:
         for f in files:
-            result = chunk_bytes(f.content, f.path, f.language, options)
+            result = chunk_bytes(f.content, f.path, f.language, _within(options, ends))
             measured: Measured | None = None
             if measure:
                 shapes = tuple((c.kind, c.end_byte - c.start_byte) for c in result.chunks)
@@ -98,6 +101,17 @@ def chunk_task(
 
             flush_all()
     return out
+
+
+def _within(options: ChunkOptions, ends: float | None) -> ChunkOptions:
+    """``options`` with the file budget cut to what is left of the request's: a file that
+    starts after the request's time is spent ends as ``timeout`` at once."""
+    if ends is None:
+        return options
+    left = max(MIN_FILE_SECONDS, ends - time.monotonic())
+    if options.file_timeout and options.file_timeout <= left:
+        return options
+    return replace(options, file_timeout=left)
 
 
 class Ticket:
@@ -250,8 +264,10 @@ class ChunkPool:
         files: list[FileRequest],
         options: ChunkOptions,
         measure: bool,
+        ends: float | None = None,
     ) -> list[tuple[bytes, Measured | None]]:
-        """Chunk ``files`` in a worker; cancelling the caller never cancels running work."""
+        """Chunk ``files`` in a worker; cancelling the caller never cancels running work.
+        With ``ends`` (a ``time.monotonic()`` instant) the worker stops chunking by then."""
         assert self._running is not None and self._executor is not None
         self.queued += 1
         self.metrics.queued(1)
@@ -262,7 +278,7 @@ class ChunkPool:
             self.metrics.queued(-1)
         ticket.hold()
         try:
-            future = await self._submit(files, options, measure)
+            future = await self._submit(files, options, measure, ends)
         except BaseException:
             self._task_done(ticket)
             raise
@@ -276,16 +292,17 @@ class ChunkPool:
             raise WorkerLost("a worker process died while chunking this request") from None
 
     async def _submit(
-        self, files: list[FileRequest], options: ChunkOptions, measure: bool
+        self, files: list[FileRequest], options: ChunkOptions, measure: bool, ends: float | None
     ) -> Future[list[tuple[bytes, Measured | None]]]:
         """Hand the task to a worker; a pool that broke while idle is rebuilt, not blamed."""
+        budget_seconds = max(MIN_FILE_SECONDS, ends - time.monotonic()) if ends else 0.0
         assert self._executor is not None
-        reply_limit = self.limits.max_response_bytes
+        args = (files, options, measure, self.limits.max_response_bytes, budget_seconds)
         try:
-            return self._executor.submit(chunk_task, files, options, measure, reply_limit)
+            return self._executor.submit(chunk_task, *args)
         except BrokenProcessPool:
             await self._rebuild()
-            return self._executor.submit(chunk_task, files, options, measure, reply_limit)
+            return self._executor.submit(chunk_task, *args)
 
     def _from_thread(self, ticket: Ticket) -> None:
         assert self._loop is not None

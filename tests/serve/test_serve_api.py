@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_support import live_app, wait_until
+from serve_support import live_app
 
 from chunkscope import chunk_source
 from chunkscope.serve import Limits, create_app
@@ -307,25 +307,23 @@ class TestBatch:
         assert_error(post_json(url, "/v1/chunk/batch", [1, 2]), 400, "invalid_request")
 
 
-def test_timeout_is_504_and_the_slot_comes_back(large_sources: list[tuple[str, bytes]]) -> None:
-    """A request over the per-request timeout gets 504; /readyz says not ready while the
-    only worker is still on it, and its slot frees when the worker does."""
+def test_a_request_over_its_budget_frees_the_worker_at_once(
+    large_sources: list[tuple[str, bytes]],
+) -> None:
+    """The worker stops a file at the request's --timeout (200, the file ``error`` with
+    reason ``timeout``, not a 504) and is free again right away; --file-timeout likewise."""
     name, source = max(large_sources, key=lambda item: len(item[1]))
     big = source * (1_500_000 // len(source) + 1)
-    limits = Limits(workers=1, max_queue=1, request_timeout_seconds=0.05)
-    with live_app(create_app(limits, telemetry_on=False)) as base:
-        r = httpx.post(f"{base}/v1/chunk", params={"path": name}, content=big, timeout=60)
-        assert_error(r, 504, "timeout")
-        busy = httpx.get(f"{base}/readyz")
-        assert (busy.status_code, busy.json()["stuck"]) == (503, True)
-
-        def idle() -> bool:
-            return httpx.get(f"{base}/readyz").json()["in_flight"] == 0
-
-        wait_until(idle, 60, "the timed-out request's worker to finish")
-        small = httpx.post(f"{base}/v1/chunk", params={"path": "x.py"}, content=b"x = 1\n")
-        assert small.status_code in (200, 504)
-        assert json.loads(small.content)
+    for limits in (
+        Limits(workers=1, max_queue=1, request_timeout_seconds=0.05, file_timeout_seconds=0),
+        Limits(workers=1, max_queue=1, file_timeout_seconds=0.05),
+    ):
+        with live_app(create_app(limits, telemetry_on=False)) as base:
+            r = httpx.post(f"{base}/v1/chunk", params={"path": name}, content=big, timeout=60)
+            assert r.status_code == 200, r.text
+            assert (r.json()["outcome"], r.json()["reason"]) == ("error", "timeout")
+            assert r.json()["seconds"] < 1.0
+            assert httpx.get(f"{base}/readyz").json()["in_flight"] == 0
 
 
 def test_reply_over_the_limit_is_413_and_the_slot_comes_back() -> None:
