@@ -139,11 +139,13 @@ def finish(proc: subprocess.Popen[str], out: Path, service: str, timeout: float 
 
 @pytest.fixture(scope="module")
 def run(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """One instrumented run over the multi-language corpus, exported to the stack."""
+    """One instrumented run over the multi-language corpus, exported to the stack, with a
+    chunk cache so the cache panels have their series too."""
     base = tmp_path_factory.mktemp("run")
     corpus = write_corpus(base / "corpus")
     service = f"chunkscope-e2e-{secrets.token_hex(4)}"
-    result = finish(run_chunkscope(corpus, base, stack.collector, service), base, service)
+    cache = ["--cache", str(base / "chunks.cache")]
+    result = finish(run_chunkscope(corpus, base, stack.collector, service, cache), base, service)
     assert result.returncode == 0, result.stderr
     return result
 

@@ -112,9 +112,9 @@ class TestOTLP:
         assert total == 5
 
 
-def _timed_chunk(project: Path, env: dict[str, str]) -> tuple[str, str, int, float]:
+def _timed_chunk(project: Path, env: dict[str, str], *more: str) -> tuple[str, str, int, float]:
     started = time.monotonic()
-    out, err, code = _chunk(project, env)
+    out, err, code = _chunk(project, env, *more)
     return out, err, code, time.monotonic() - started
 
 
@@ -165,10 +165,12 @@ Smaller than the timeout, so three signals shut down one after another (three ti
 class TestCollectorDown:
     """A collector that is down, silent, slow or refusing: same chunks, one warning, bounded."""
 
-    def _check(self, project: Path, endpoint: str, protocol: str = "grpc") -> dict[str, object]:
-        plain_out, _, plain_code, plain = _timed_chunk(project, clean_env())
+    def _check(
+        self, project: Path, endpoint: str, protocol: str = "grpc", *more: str
+    ) -> dict[str, object]:
+        plain_out, _, plain_code, plain = _timed_chunk(project, clean_env(), *more)
         env = _otel_env(endpoint, protocol, OTEL_EXPORTER_OTLP_TIMEOUT=f"{SHUTDOWN_TIMEOUT:g}")
-        out, err, code, elapsed = _timed_chunk(project, env)
+        out, err, code, elapsed = _timed_chunk(project, env, *more)
         assert (out, code) == (plain_out, plain_code)
         assert "Traceback" not in err
         warnings = _export_warnings(err)
@@ -185,6 +187,12 @@ class TestCollectorDown:
         """Accepts and never answers: the shutdown deadline passes, and that is the warning."""
         with _black_hole() as endpoint:
             self._check(project, endpoint)
+
+    def test_black_hole_with_jobs(self, project: Path) -> None:
+        """``--jobs 2``: only the parent holds telemetry, so only it waits, once, within the
+        same bound, and the workers' files are in the same output."""
+        with _black_hole() as endpoint:
+            self._check(project, endpoint, "http/protobuf", "--jobs", "2")
 
     def test_black_hole_over_http(self, project: Path) -> None:
         """The same silent collector over OTLP/HTTP: one warning, the same bound."""
