@@ -76,10 +76,13 @@ def error_corpus(root: Path, groups: int = 4, good: int = 40, errored: int = 25)
 
 
 def good_corpus(root: Path, files: int) -> Path:
+    """``files`` clean files of a few milliseconds each. The run must span several scrapes:
+    Prometheus sees a new series' first sample as its baseline, so files counted before the
+    first scrape never reach ``rate()``, and a run shorter than that would dilute nothing."""
     for i in range(files):
         path = root / f"p{i % 40}" / f"m{i}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("def f(x):\n    return x\n")
+        path.write_text(GOOD_FILE)
     return root
 
 
