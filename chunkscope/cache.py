@@ -53,6 +53,7 @@ from chunkscope.model import (
     ChunkOptions,
     FileResult,
     StageTimes,
+    chunk_id,
     id_hasher,
 )
 from chunkscope.pipeline import in_worker_process
@@ -237,12 +238,9 @@ def decode(value: bytes, source: bytes, path: str, language: str) -> Decoded:
         if not 0 <= start < end <= size or kind not in _KIND_SET:
             raise ValueError("cache entry does not fit the file")
         content = source[start:end]
-        digest = prefix.copy()
-        digest.update(b"\0%d:%d\0" % (start, end))
-        digest.update(content)
         chunks.append(
             Chunk(
-                digest.hexdigest(),
+                chunk_id(prefix, start, end, content),
                 path,
                 language,
                 kind,

@@ -24,7 +24,7 @@ import tree_sitter as ts
 
 from chunkscope.deadline import Deadline
 from chunkscope.languages import LANGUAGES, definitions_query, grammar, kind_ids
-from chunkscope.model import DEFAULT_OPTIONS, Chunk, ChunkOptions, id_hasher
+from chunkscope.model import DEFAULT_OPTIONS, Chunk, ChunkOptions, chunk_id, id_hasher
 
 MAX_DEPTH = 4000
 """Definitions deeper than this in the syntax tree stay in their ancestor's text.
@@ -759,12 +759,9 @@ def extract(
     chunks: list[Chunk] = []
     for start, end, kind, name, parent, index, total in ordered:
         content = source[start:end]
-        digest = prefix.copy()
-        digest.update(b"\0%d:%d\0" % (start, end))
-        digest.update(content)
         chunks.append(
             Chunk(
-                id=digest.hexdigest(),
+                id=chunk_id(prefix, start, end, content),
                 path=path,
                 language=language,
                 kind=kind,

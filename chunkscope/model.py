@@ -106,6 +106,18 @@ def id_hasher(path: str) -> blake2b:
     return blake2b(encoded, digest_size=12)
 
 
+def chunk_id(prefix: blake2b, start: int, end: int, content: bytes) -> str:
+    """The id of the chunk ``content`` at bytes ``[start, end)`` of the file ``prefix`` hashed.
+
+    One recipe for the extractor and for the cache, which recomputes ids on a hit: an id that
+    differed between the two would make cached output differ from fresh output.
+    """
+    digest = prefix.copy()
+    digest.update(b"\0%d:%d\0" % (start, end))
+    digest.update(content)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class StageTimes:
     """When one file's stages ran, measured by the chunker itself whether telemetry is on or off.
