@@ -15,6 +15,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +23,9 @@ from chunkscope import names as N
 
 TIMEOUT_ENV = N.SHUTDOWN_TIMEOUT_ENV
 _lock = threading.Lock()
-_shut_down: set[int] = set()
+_shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Providers already shut down here. Weak, not ``id()``: an id is reused once its object is
+gone, and a new provider must never be taken for an old one."""
 """Providers already shut down here (by id): a second shutdown, such as the one at exit
 after the service's own, returns at once instead of waiting out a dead collector again."""
 
@@ -67,9 +70,19 @@ def global_providers() -> list[Any]:
 def shutdown(providers: Sequence[Any], timeout: float | None = None) -> bool:
     """Shut ``providers`` down in parallel within ``timeout`` seconds, each at most once."""
     with _lock:
-        todo = [p for p in providers if id(p) not in _shut_down]
-        _shut_down.update(id(p) for p in todo)
+        todo = [p for p in providers if not _already(p)]
     return _bounded("shutdown", todo, timeout)
+
+
+def _already(provider: Any) -> bool:
+    """Whether ``provider`` was shut down here before; marks it as shut down now."""
+    try:
+        if provider in _shut_down:
+            return True
+        _shut_down.add(provider)
+    except TypeError:  # not weakly referenceable: shut it down every time it is asked
+        pass
+    return False
 
 
 def flush(providers: Sequence[Any], timeout: float | None = None) -> bool:
