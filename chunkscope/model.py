@@ -37,6 +37,14 @@ SKIP_REASONS: dict[str, str] = {
 }
 """Every skip reason code with the sentence the report shows for it."""
 
+ROUTINE_SKIPS = frozenset({"unknown_language", "ignored", "empty", "symlink", "symlink_duplicate"})
+"""Skips that lose nothing a user asked for: logged per file at debug level only (``-vv``).
+
+Why: a source tree holds thousands of them (READMEs, data files, ignored folders), and a log
+line each would drown the skips that did lose content (binary, too large, FIFO, symlink loop)
+and, with telemetry on, cost more than the rest of the telemetry. Every skip is still
+counted by reason in the metrics, the summary and the report."""
+
 
 @dataclass(frozen=True, slots=True)
 class ChunkOptions:

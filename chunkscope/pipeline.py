@@ -22,7 +22,7 @@ from chunkscope.deadline import TIMEOUT, Deadline, FileTimeout
 from chunkscope.extractor import extract as _extract
 from chunkscope.languages import canonical, detect
 from chunkscope.logs import get_logger
-from chunkscope.model import DEFAULT_OPTIONS, ChunkOptions, FileResult, StageTimes
+from chunkscope.model import DEFAULT_OPTIONS, ROUTINE_SKIPS, ChunkOptions, FileResult, StageTimes
 from chunkscope.parser import parse_as
 from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
 
@@ -329,7 +329,10 @@ def chunk_paths(
         counts[result.outcome] += 1
         chunks += len(result.chunks)
         if result.outcome == "skipped":
-            log.info("file.skipped", path=result.path, reason=result.reason)
+            if result.reason in ROUTINE_SKIPS:
+                log.debug("file.skipped", path=result.path, reason=result.reason)
+            else:
+                log.info("file.skipped", path=result.path, reason=result.reason)
         elif result.outcome == "error":
             log.warning("file.errored", path=result.path, error=result.error)
         else:

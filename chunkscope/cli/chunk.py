@@ -140,7 +140,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--verbose",
         action="count",
         default=0,
-        help="log more on stderr: -v info (every skip), -vv debug",
+        help="log more on stderr: -v info (skips that lost content), -vv debug (every file)",
     )
     p.set_defaults(func=run)
 

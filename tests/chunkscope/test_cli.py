@@ -144,12 +144,17 @@ class TestOutput:
         assert row["path"] == "gen_a.py"
 
     def test_verbose_logs_skips_as_json(self, cli, project: Path) -> None:
-        """``-v`` logs every skip on a piped stderr as one JSON object per line."""
+        """``-v`` logs each skip that lost content on a piped stderr, one JSON object per line;
+        ``-vv`` adds the routine ones (a README has no grammar) at debug level."""
         done = cli("chunk", project, "-v")
         events = [json.loads(line) for line in done.stderr.decode().splitlines()]
         skips = {e["path"]: e["reason"] for e in events if e["event"] == "file.skipped"}
-        assert skips == {"README.txt": "unknown_language", "blob.py": "binary"}
+        assert skips == {"blob.py": "binary"}
         assert all(e["level"] in ("info", "warning") for e in events)
+        done = cli("chunk", project, "-vv")
+        events = [json.loads(line) for line in done.stderr.decode().splitlines()]
+        skips = {e["path"]: e["level"] for e in events if e["event"] == "file.skipped"}
+        assert skips == {"blob.py": "info", "README.txt": "debug"}
 
     def test_very_verbose_logs_every_chunked_file(self, cli, project: Path) -> None:
         """``-vv`` adds one debug event per chunked file, with its language and chunk count."""

@@ -15,9 +15,10 @@ import json, sys
 import chunkscope
 from chunkscope.cli import main
 code = main(["chunk", "-q", "-o", sys.argv[1] + "/../out.jsonl", sys.argv[1]])
-import wrapt
+import gc, wrapt
 print(json.dumps({
     "code": code,
+    "frozen": gc.get_freeze_count() > 0,
     "otel": sorted(m for m in sys.modules if m.startswith("opentelemetry")),
     "wrapped": isinstance(chunkscope.parser.parse, wrapt.FunctionWrapper),
 }))
@@ -32,9 +33,10 @@ def _probe(project: Path, **env: str) -> dict[str, object]:
 
 class TestSwitch:
     def test_off_imports_no_opentelemetry(self, project: Path) -> None:
-        """With CHUNKSCOPE_OTEL unset, neither import nor a chunk run loads any opentelemetry."""
+        """With CHUNKSCOPE_OTEL unset, neither import nor a chunk run loads any opentelemetry,
+        and the garbage collector is left as it was."""
         found = _probe(project)
-        assert found == {"code": 0, "otel": [], "wrapped": False}
+        assert found == {"code": 0, "frozen": False, "otel": [], "wrapped": False}
 
     @pytest.mark.parametrize("value", ["0", "off", "no", ""])
     def test_false_values_stay_off(self, project: Path, value: str) -> None:
@@ -43,7 +45,8 @@ class TestSwitch:
 
     @pytest.mark.parametrize("value", ["1", "true", "YES", "on"])
     def test_true_values_instrument(self, project: Path, value: str) -> None:
-        """1, true, yes and on (any case) instrument on import."""
+        """1, true, yes and on (any case) instrument on import; the objects alive then (the
+        SDK's among them) are frozen out of the cyclic collector's reach."""
         found = _probe(
             project,
             CHUNKSCOPE_OTEL=value,
@@ -51,7 +54,7 @@ class TestSwitch:
             OTEL_METRICS_EXPORTER="none",
             OTEL_LOGS_EXPORTER="none",
         )
-        assert found["wrapped"] is True and found["code"] == 0
+        assert found["wrapped"] is True and found["code"] == 0 and found["frozen"] is True
 
     def test_sdk_disabled_wins(self, project: Path) -> None:
         """OTEL_SDK_DISABLED=true beats CHUNKSCOPE_OTEL=1: not instrumented, nothing sent."""
