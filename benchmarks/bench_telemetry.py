@@ -9,14 +9,16 @@ load from anything else on the machine falls on every mode alike:
    instrumentation imported, instrumented and uninstrumented again), ``policy``
    (``CHUNKSCOPE_OTEL=1`` with the default file-span policy) and ``all``
    (``CHUNKSCOPE_OTEL_FILE_SPANS=all``: a span subtree for every file). Wall and CPU time
-   (all threads, so the exporters' work counts).
+   (all threads, so the exporters' work counts). Each round ends by flushing the spans and
+   logs it recorded, so their export is counted in the round that caused it and does not
+   run on into the next worker's round.
 2. **Start-up.** ``chunkscope chunk`` on one file as a whole process, telemetry on vs off:
    wall time and peak RSS added.
 3. **Whole run.** ``chunkscope chunk`` on the folder as a whole process, default policy vs
    off, start-up and the final flush included.
 4. **--jobs 2.** The same whole run with telemetry on, ``--jobs 2`` against one job.
 
-Usage: ``python benchmarks/bench_telemetry.py [FOLDER] [--repeat N] [--json]``.
+Usage: ``python benchmarks/bench_telemetry.py [FOLDER] [--repeat N] [--workers N] [--json]``.
 """
 
 from __future__ import annotations
@@ -48,12 +50,19 @@ import chunkscope
 if mode == "pristine":
     assert not any(m.startswith("opentelemetry") for m in sys.modules), "pristine imported otel"
 folder = sys.argv[2]
+def flush():  # the round's own export, not a tail in another worker's round
+    if mode in ("policy", "all"):
+        from opentelemetry import trace
+        from opentelemetry._logs import get_logger_provider
+        trace.get_tracer_provider().force_flush()
+        get_logger_provider().force_flush()
 for line in sys.stdin:
     started, cpu = time.perf_counter(), time.process_time()
     size = files = 0
     for result in chunkscope.chunk_paths([folder]):
         size += result.size if result.outcome == "chunked" else 0
         files += 1
+    flush()
     print(json.dumps({"seconds": time.perf_counter() - started, "bytes": size, "files": files,
                       "cpu": time.process_time() - cpu}), flush=True)
 """
@@ -162,21 +171,34 @@ def _pct(value: float, base: float) -> float:
     return round((value / base - 1) * 100, 2)
 
 
-def steady_state(folder: str, repeat: int, port: int, interval_ms: int) -> dict[str, Any]:
-    workers = {mode: _spawn(mode, folder, port, interval_ms) for mode in MODES}
+def steady_state(
+    folder: str, repeat: int, port: int, interval_ms: int, per_mode: int = 2
+) -> dict[str, Any]:
+    """Rounds of every mode, interleaved, on ``per_mode`` worker processes each.
+
+    Several processes per mode because two processes running the same code differ by a
+    percent or two (memory layout, hash seeds): one process per mode would charge that to
+    the mode.
+    """
+    workers = {
+        mode: [_spawn(mode, folder, port, interval_ms) for _ in range(per_mode)] for mode in MODES
+    }
     samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     try:
         for mode in MODES:  # warm-up: grammars, queries, page cache
-            _round(workers[mode])
+            for worker in workers[mode]:
+                _round(worker)
         for index in range(repeat):
-            order = MODES if index % 2 == 0 else tuple(reversed(MODES))
-            for mode in order:
-                samples[mode].append(_round(workers[mode]))
+            for slot in range(per_mode):
+                order = MODES if (index + slot) % 2 == 0 else tuple(reversed(MODES))
+                for mode in order:
+                    samples[mode].append(_round(workers[mode][slot]))
     finally:
-        for worker in workers.values():
+        every = [worker for group in workers.values() for worker in group]
+        for worker in every:
             if worker.stdin is not None:
                 worker.stdin.close()
-        for worker in workers.values():
+        for worker in every:
             worker.wait(timeout=60)
     seconds = {m: statistics.median(s["seconds"] for s in samples[m]) for m in MODES}
     cpu = {m: statistics.median(s["cpu"] for s in samples[m]) for m in MODES}
@@ -270,14 +292,14 @@ def whole_processes(folder: str, repeat: int, port: int, interval_ms: int) -> di
     }
 
 
-def run(folder: str, repeat: int, interval_ms: int) -> dict[str, Any]:
+def run(folder: str, repeat: int, interval_ms: int, per_mode: int = 2) -> dict[str, Any]:
     port = _free_port()
     grpc_sink = start_sink(port) if PROTOCOL_CHOICE[0] == "grpc" else None
     http_sink = None if grpc_sink else start_http_sink(port)
     try:
         report: dict[str, Any] = {"folder": folder, "repeat": repeat}
         report["protocol"] = PROTOCOL_CHOICE[0]
-        report["steady_state"] = steady_state(folder, repeat, port, interval_ms)
+        report["steady_state"] = steady_state(folder, repeat, port, interval_ms, per_mode)
         report["processes"] = whole_processes(folder, repeat, port, interval_ms)
     finally:
         if grpc_sink is not None:
@@ -298,10 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         help="OTEL_METRIC_EXPORT_INTERVAL for the 'on' worker",
     )
     parser.add_argument("--protocol", choices=("http/protobuf", "grpc"), default=PROTOCOL_CHOICE[0])
+    parser.add_argument(
+        "--workers", type=int, default=2, help="worker processes per mode in the steady state"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     PROTOCOL_CHOICE[0] = args.protocol
-    report = run(args.folder, args.repeat, args.interval_ms)
+    report = run(args.folder, args.repeat, args.interval_ms, args.workers)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -64,6 +64,11 @@ for line in sys.stdin:
             chunks += len(chunker.chunk_file(path, "python"))
         except Exception:
             errors += 1
+    if mode in ("policy", "all"):  # the round's own export, not a tail in the next round
+        from opentelemetry import trace
+        from opentelemetry._logs import get_logger_provider
+        trace.get_tracer_provider().force_flush()
+        get_logger_provider().force_flush()
     print(json.dumps({"seconds": time.perf_counter() - started, "chunks": chunks,
                       "errors": errors, "cpu": time.process_time() - cpu}), flush=True)
 """
