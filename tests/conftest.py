@@ -40,15 +40,24 @@ SERVICE_FIXTURES = frozenset({"serve_process", "stack", "spare_collector"})
 LOGQL_DIR = REPO / "dashboards" / "logql"
 
 
+SERIAL_GROUP = "services"
+"""The xdist group of every ``e2e`` and ``deploy`` test: one worker runs them all, one after
+another, so session fixtures start one stack and no two runs contend for its ports."""
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that uses an installed tool ``deploy`` and every one that runs services
-    ``e2e``, so the fast tier leaves them out."""
+    ``e2e``, so the fast tier leaves them out; both go to one xdist worker (before xdist reads
+    the groups and ``-m`` deselects)."""
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         if TOOL_FIXTURES & used:
             item.add_marker(pytest.mark.deploy)
         if SERVICE_FIXTURES & used:
             item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e") or item.get_closest_marker("deploy"):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
 
 
 def _tool(name: str) -> str:
