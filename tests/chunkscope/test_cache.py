@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plain_runs import plain_output
 
 from chunkscope import ChunkOptions, FileResult, chunk_paths, chunk_source
 from chunkscope import cache as cache_mod
@@ -382,8 +383,8 @@ class TestSharedSafely:
                 cache.put(os.urandom(16), os.urandom(1 << 18))
             """
         )
-        plain = chunk_cli(REAL_TREES[0])
-        for delay in (0.05, 0.3, 0.7):
+        plain = plain_output(REAL_TREES[0])
+        for delay in (0.05, 0.2, 0.4):
             proc = subprocess.Popen(
                 [sys.executable, "-c", writer], stdout=subprocess.PIPE, env=cli_env()
             )
@@ -402,7 +403,7 @@ class TestSharedSafely:
             assert rows and all(cache_mod._checksum(k, v) == s for k, v, s in rows)
             report = tmp_path / "r.json"
             done = chunk_cli(REAL_TREES[0], "--cache", db, "--report", report)
-            assert done.stdout == plain.stdout
+            assert done.stdout == plain
             assert warnings_of(done.stderr) == []
             assert json.loads(report.read_text())["cache"]["misses"] == 0
 
@@ -413,17 +414,17 @@ class TestBadCache:
     def _check(
         self, project: Path, db: Path, event: str, **kw: object
     ) -> subprocess.CompletedProcess[bytes]:
-        plain = chunk_cli(project)
         done = chunk_cli(project, "--cache", db, **kw)
         assert done.returncode == 0, done.stderr
-        assert done.stdout == plain.stdout
+        assert done.stdout == plain_output(project)
         warned = warnings_of(done.stderr)
         assert [w["event"] for w in warned] == [event], warned
         return done
 
     def _filled(self, project: Path, db: Path) -> None:
         """A cache of ``project``, closed cleanly: everything in the file, no -wal or -shm."""
-        assert chunk_cli(project, "--cache", db).returncode == 0
+        assert run([project], ChunkOptions(cache=str(db)))
+        cache_mod.close_all()
         with closing(sqlite3.connect(db)) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert not os.path.exists(f"{db}-wal")
@@ -508,7 +509,6 @@ class TestBadCache:
             self._filled(project, db)
         folder.chmod(0o555)
         try:
-            plain = chunk_cli(project)
             done = subprocess.run(
                 [
                     *drop_dac,
@@ -528,7 +528,7 @@ class TestBadCache:
         finally:
             folder.chmod(0o755)
         assert done.returncode == 0, done.stderr
-        assert done.stdout == plain.stdout
+        assert done.stdout == plain_output(project)
         assert [w["event"] for w in warnings_of(done.stderr)] == ["cache.unavailable"]
 
     @pytest.mark.parametrize(
@@ -540,20 +540,20 @@ class TestBadCache:
         works afterwards."""
         db = tmp_path / "c.db"
         tree = REAL_TREES[1]
-        plain = chunk_cli(tree)
+        plain = plain_output(tree)
 
         def small_files() -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
         done = chunk_cli(tree, "--cache", db, "--jobs", jobs, preexec_fn=small_files)
         assert done.returncode == 0, done.stderr
-        assert done.stdout == plain.stdout
+        assert done.stdout == plain
         assert [w["event"] for w in warnings_of(done.stderr)] == [event]
         handle = Cache(str(db), check=True)
         assert handle.notes == [] and handle.stats()["entries"] > 0
         handle.close()
         again = chunk_cli(tree, "--cache", db)
-        assert again.stdout == plain.stdout and warnings_of(again.stderr) == []
+        assert again.stdout == plain and warnings_of(again.stderr) == []
 
     def test_full_disk_in_process_marks_the_file(
         self, tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
@@ -645,7 +645,8 @@ class TestCli:
     def test_stats_prune_clear(self, tmp_path: Path, project: Path) -> None:
         """stats reports entries; prune bounds them; clear empties; a foreign file is refused."""
         db = tmp_path / "c.db"
-        chunk_cli(*REAL_TREES[:2], "--cache", db)
+        run(list(REAL_TREES[:2]), ChunkOptions(cache=str(db)))
+        cache_mod.close_all()
 
         def cache_cmd(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
             return subprocess.run(

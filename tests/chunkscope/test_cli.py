@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from hostile_sources import source
+from plain_runs import plain_output
 
 from chunkscope.encode import CHUNK_FIELDS
 from chunkscope.serve.limits import default_workers
@@ -88,17 +89,15 @@ class TestOutput:
         """``--output`` writes the same bytes as stdout would, and the summary goes to stderr."""
         out = tmp_path / "chunks.jsonl"
         to_file = cli("chunk", project, "--output", out)
-        to_stdout = cli("chunk", project)
         assert to_file.returncode == 0
         assert to_file.stdout == b""
-        assert out.read_bytes() == to_stdout.stdout
+        assert out.read_bytes() == plain_output(project)
         assert b"chunked" in to_file.stderr and b"skipped: binary" in to_file.stderr
 
     def test_json_format(self, cli, project: Path) -> None:
         """``--format json`` is one JSON array holding exactly the JSONL objects."""
         as_json = cli("chunk", project, "--format", "json")
-        as_jsonl = cli("chunk", project)
-        assert json.loads(as_json.stdout) == jsonl(as_jsonl.stdout)
+        assert json.loads(as_json.stdout) == jsonl(plain_output(project))
 
     def test_json_format_empty(self, cli, tmp_path: Path) -> None:
         """With no chunks at all, ``--format json`` is still valid JSON: an empty array."""
@@ -108,7 +107,7 @@ class TestOutput:
     def test_table_format(self, cli, project: Path) -> None:
         """``--format table`` shows one row per chunk with path, lines, kind and qualified name."""
         table = cli("chunk", project, "--format", "table").stdout.decode()
-        count = len(jsonl(cli("chunk", project).stdout))
+        count = len(jsonl(plain_output(project)))
         lines = table.strip().splitlines()
         assert lines[0].split()[:4] == ["path", "lines", "kind", "name"]
         assert len(lines) == count + 1
@@ -400,7 +399,7 @@ class TestLimits:
             f" using {cpus}"
         ]
         assert json.loads(report_path.read_text())["options"]["jobs"] == cpus
-        assert done.stdout == cli("chunk", project).stdout
+        assert done.stdout == plain_output(project)
 
     @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv")
     def test_unwritable_report_is_a_usage_error_before_the_run(
@@ -467,16 +466,20 @@ def _interrupted_run(
     return proc.returncode, stderr, json.loads(out.read_bytes()), report
 
 
+MANY = 900
+
+
 class TestInterrupt:
     """Ctrl-C stops between files: valid JSON out, a report marked interrupted, exit 130."""
 
     @pytest.fixture
     def many(self, tmp_path: Path) -> Path:
-        """Three hundred copies of a 30 KB module: seconds of work, so Ctrl-C lands mid-run."""
+        """Nine hundred copies of a 10 KB module: seconds of work, so Ctrl-C lands mid-run, in
+        files small enough that the batches ``--jobs`` workers have in hand are quick to finish."""
         root = tmp_path / "many"
         root.mkdir()
-        text = (STDLIB / "argparse.py").read_bytes()[:30_000]
-        for i in range(300):
+        text = (STDLIB / "argparse.py").read_bytes()[:10_000]
+        for i in range(MANY):
             (root / f"m{i:03}.py").write_bytes(text)
         return root
 
@@ -490,6 +493,6 @@ class TestInterrupt:
         assert b"Traceback" not in stderr
         assert b"interrupted" in stderr
         assert report["interrupted"] is True
-        assert 0 < report["files"]["total"] < 300
+        assert 0 < report["files"]["total"] < MANY
         assert report["chunks"] == len(chunks)
-        assert {c["path"] for c in chunks} <= {f"m{i:03}.py" for i in range(300)}
+        assert {c["path"] for c in chunks} <= {f"m{i:03}.py" for i in range(MANY)}
