@@ -40,24 +40,38 @@ SERVICE_FIXTURES = frozenset({"serve_process", "stack", "spare_collector"})
 LOGQL_DIR = REPO / "dashboards" / "logql"
 
 
-SERIAL_GROUP = "services"
-"""The xdist group of every ``e2e`` and ``deploy`` test: one worker runs them all, one after
-another, so session fixtures start one stack and no two runs contend for its ports."""
+SERIAL_MARKERS = ("e2e", "deploy")
+"""Tiers that run in one process, never on xdist workers: their session fixtures start one
+stack each per process, and the alert tests' timing wants the CPU to itself."""
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Turn the xdist workers off (``-n0``) when ``-m`` can select an e2e or deploy test, as
+    ``pytest -m ""`` or ``pytest -m e2e`` do: the fast tier alone runs in parallel."""
+    from _pytest.mark.expression import Expression  # what -m itself is evaluated with
+
+    if config.option.markexpr:
+        expression = Expression.compile(config.option.markexpr)
+        if not any(expression.evaluate(_only(marker)) for marker in SERIAL_MARKERS):
+            return
+    config.option.numprocesses = 0
+
+
+def _only(marker: str) -> Callable[..., bool]:
+    """A ``-m`` matcher for a test that carries ``marker`` and no other."""
+    return lambda name, **_: name == marker
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that uses an installed tool ``deploy`` and every one that runs services
-    ``e2e``, so the fast tier leaves them out; both go to one xdist worker (before xdist reads
-    the groups and ``-m`` deselects)."""
+    ``e2e``, so the fast tier leaves them out."""
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         if TOOL_FIXTURES & used:
             item.add_marker(pytest.mark.deploy)
         if SERVICE_FIXTURES & used:
             item.add_marker(pytest.mark.e2e)
-        if item.get_closest_marker("e2e") or item.get_closest_marker("deploy"):
-            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
 
 
 def _tool(name: str) -> str:

@@ -29,15 +29,15 @@ python3 -m ruff check .
 python3 -m ruff format --check .
 
 # Two runs, one exit status: the fast tier on pytest-xdist's workers, then the e2e and deploy
-# tiers in one process of their own, so the stack's timing-sensitive tests share no CPU with
-# the fast tier's. A run that selects no test (exit 5, say for a path given as an argument) is
-# no failure unless both do.
+# tiers in one process (tests/conftest.py turns the workers off for them), so the stack's
+# timing-sensitive tests share the CPU with nothing else. A run that selects no test (exit 5,
+# say for a path given as an argument) is no failure unless both do.
 echo "== pytest, fast tier (parallel)" >&2
 fast=0
 python3 -m pytest "$@" || fast=$?
 echo "== pytest, e2e and deploy tiers (one process)" >&2
 slow=0
-python3 -m pytest -m "e2e or deploy" -n0 "$@" || slow=$?
+python3 -m pytest -m "e2e or deploy" "$@" || slow=$?
 if [ "$fast" -eq 5 ] && [ "$slow" -eq 5 ]; then
     exit 5
 fi
