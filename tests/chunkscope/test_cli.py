@@ -466,20 +466,16 @@ def _interrupted_run(
     return proc.returncode, stderr, json.loads(out.read_bytes()), report
 
 
-MANY = 900
-
-
 class TestInterrupt:
     """Ctrl-C stops between files: valid JSON out, a report marked interrupted, exit 130."""
 
     @pytest.fixture
     def many(self, tmp_path: Path) -> Path:
-        """Nine hundred copies of a 10 KB module: seconds of work, so Ctrl-C lands mid-run, in
-        files small enough that the batches ``--jobs`` workers have in hand are quick to finish."""
+        """Three hundred copies of a 30 KB module: seconds of work, so Ctrl-C lands mid-run."""
         root = tmp_path / "many"
         root.mkdir()
-        text = (STDLIB / "argparse.py").read_bytes()[:10_000]
-        for i in range(MANY):
+        text = (STDLIB / "argparse.py").read_bytes()[:30_000]
+        for i in range(300):
             (root / f"m{i:03}.py").write_bytes(text)
         return root
 
@@ -493,6 +489,6 @@ class TestInterrupt:
         assert b"Traceback" not in stderr
         assert b"interrupted" in stderr
         assert report["interrupted"] is True
-        assert 0 < report["files"]["total"] < MANY
+        assert 0 < report["files"]["total"] < 300
         assert report["chunks"] == len(chunks)
-        assert {c["path"] for c in chunks} <= {f"m{i:03}.py" for i in range(MANY)}
+        assert {c["path"] for c in chunks} <= {f"m{i:03}.py" for i in range(300)}
