@@ -7,8 +7,9 @@ Tiers: plain ``pytest`` runs the fast tier, which needs nothing but ``pip instal
 test that asks for one of :data:`TOOL_FIXTURES` (a Go-built binary, promtool, node's LogQL
 parser, kubectl) is marked ``deploy`` here, and one that asks for one of
 :data:`SERVICE_FIXTURES` (a ``chunkscope serve`` process driven under load, killed or stopped)
-``e2e``, like the tests that start the stack, which are marked in their modules.
-``tests/run.sh`` installs the tools and runs every tier.
+``e2e``, like the tests that start the stack, which are marked in their modules. The fast
+tier runs on pytest-xdist workers; a run that can select e2e or deploy tests runs in one
+process. ``tests/run.sh`` installs the tools and runs every tier.
 """
 
 from __future__ import annotations
