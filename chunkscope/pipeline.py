@@ -10,6 +10,7 @@ spans and metrics after the fact. ``--jobs`` workers therefore never touch OpenT
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -245,15 +246,21 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
 
     context = multiprocessing.get_context("spawn")
     window = jobs * 4
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_leave_interrupts_to_parent
-    ) as pool:
+    with _interrupts_held():
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_leave_interrupts_to_parent
+        )
+    with pool:
         pending: deque[tuple[list[FileResult | None], Future[list[FileResult]] | None]] = deque()
         try:
             for batch in _batches(entries, _BATCH):
                 known = _known(batch, options)
                 todo = [entry for entry, result in zip(batch, known, strict=True) if result is None]
-                pending.append((known, pool.submit(_worker_batch, todo, options) if todo else None))
+                future = None
+                if todo:
+                    with _interrupts_held():  # submit() may start a worker
+                        future = pool.submit(_worker_batch, todo, options)
+                pending.append((known, future))
                 if len(pending) >= window:
                     yield from _merged(*pending.popleft())
             while pending:
@@ -262,6 +269,27 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
             for _, future in pending:
                 if future is not None:
                     future.cancel()
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Block SIGINT in this thread while worker processes may be started.
+
+    Why: a spawned worker inherits the signal mask, so it starts with Ctrl-C blocked and
+    keeps it so until its initializer ignores it; otherwise a Ctrl-C in the 0.2 s a worker
+    spends importing kills it, breaks the pool and loses the report. A Ctrl-C that arrives
+    meanwhile stays pending and reaches the parent's handler as soon as this block ends.
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _leave_interrupts_to_parent() -> None:

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -438,11 +439,27 @@ class TestLimits:
         assert {row["path"] for row in jsonl(done.stdout)} == {"a.py"}
 
 
+def _output_begun(proc: subprocess.Popen[bytes], out: Path) -> bool:
+    return out.exists() and out.stat().st_size > 100_000
+
+
+def _a_worker_starting(proc: subprocess.Popen[bytes], out: Path) -> bool:
+    """A ``--jobs`` worker process exists (it is still importing: spawn takes ~0.2 s)."""
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children()
+        return any("spawn_main" in " ".join(c.cmdline()) for c in children)
+    except psutil.Error:
+        return False
+
+
 def _interrupted_run(
-    project: Path, tmp_path: Path, *args: str
+    project: Path, tmp_path: Path, *args: str, when: Callable[..., bool] = _output_begun
 ) -> tuple[int, bytes, list[object], dict[str, object]]:
     """Run ``chunk --format json`` on ``project``, Ctrl-C it (the whole process group, as a
-    terminal does) once output has begun, and return its status, stderr, output and report."""
+    terminal does) once ``when`` says so (by default once output has begun), and return its
+    status, stderr, output and report."""
     out, report_path = tmp_path / "chunks.json", tmp_path / "run.json"
     command = [sys.executable, "-m", "chunkscope", "chunk", str(project), "--format", "json"]
     proc = subprocess.Popen(
@@ -453,9 +470,9 @@ def _interrupted_run(
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            if out.exists() and out.stat().st_size > 100_000:
+            if when(proc, out):
                 break
-            time.sleep(0.02)
+            time.sleep(0.005)
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     finally:
@@ -492,3 +509,15 @@ class TestInterrupt:
         assert 0 < report["files"]["total"] < 300
         assert report["chunks"] == len(chunks)
         assert {c["path"] for c in chunks} <= {f"m{i:03}.py" for i in range(300)}
+
+    def test_ctrl_c_while_workers_start(self, many: Path, tmp_path: Path) -> None:
+        """A Ctrl-C that reaches a ``--jobs`` worker before it has set itself to ignore it
+        neither breaks the pool (a traceback, an empty report) nor hangs the run."""
+        for _ in range(3):
+            status, stderr, chunks, report = _interrupted_run(
+                many, tmp_path, "--jobs", "2", when=_a_worker_starting
+            )
+            assert status == 130, stderr.decode()
+            assert b"Traceback" not in stderr
+            assert report["interrupted"] is True
+            assert report["chunks"] == len(chunks)
