@@ -14,13 +14,33 @@ process. ``tests/run.sh`` installs the tools and runs every tier.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from binaries import deploy_binary
 from repo import REPO
+
+
+def _cache_bytecode() -> None:
+    """Let this session, its xdist workers and its subprocesses cache bytecode, outside the tree.
+
+    Why: where ``PYTHONDONTWRITEBYTECODE`` is set (as on this project's machines), every one
+    of the suite's few hundred ``chunkscope`` subprocesses would compile the package from
+    source again. ``PYTHONPYCACHEPREFIX`` keeps the files out of the repository, in the same
+    cache folder as the Go-built binaries.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(cache / "chunkscope" / "pycache"))
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
+
+
+_cache_bytecode()
 
 TOOL_FIXTURES = frozenset(
     {
