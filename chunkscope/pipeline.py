@@ -276,8 +276,8 @@ def _interrupts_held() -> Iterator[None]:
     """Block SIGINT in this thread while worker processes may be started.
 
     Why: a spawned worker inherits the signal mask, so it starts with Ctrl-C blocked and
-    keeps it so until its initializer ignores it; otherwise a Ctrl-C in the 0.2 s a worker
-    spends importing kills it, breaks the pool and loses the report. A Ctrl-C that arrives
+    keeps it so until its initializer ignores it; otherwise a Ctrl-C that lands while a worker
+    is still importing kills it, breaks the pool and loses the report. A Ctrl-C that arrives
     meanwhile stays pending and reaches the parent's handler as soon as this block ends.
     """
     import signal

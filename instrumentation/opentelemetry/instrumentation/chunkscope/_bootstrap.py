@@ -86,13 +86,13 @@ def autoinstrument() -> None:
 def freeze_startup_objects() -> None:
     """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
 
-    Why: the SDK, its exporters and their imports add about 20,000 long-lived objects that
-    every full collection would otherwise traverse again. A chunker that allocates many
-    Python objects pays that on every file: treesitter-chunker spent 90 to 110 ms more in
-    the collector per 300 files with them, about 2 % of its time. Frozen objects are still
-    freed by reference counting; only cycles among them are never collected, which for
-    modules, classes and providers that live as long as the process costs nothing.
-    Done only in a process whose providers chunkscope configured (``CHUNKSCOPE_OTEL=1``).
+    Why: the SDK, its exporters and their imports add tens of thousands of long-lived objects
+    that every full collection would otherwise traverse again, and a chunker that allocates
+    many Python objects (treesitter-chunker) pays for that on every file (docs/telemetry.md,
+    "What it costs"). Frozen objects are still freed by reference counting; only cycles among
+    them are never collected, which for modules, classes and providers that live as long as
+    the process costs nothing. Done only in a process whose providers chunkscope configured
+    (``CHUNKSCOPE_OTEL=1``).
     """
     import gc
 

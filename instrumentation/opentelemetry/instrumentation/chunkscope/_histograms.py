@@ -1,13 +1,12 @@
-"""Histogram points without an exemplar, recorded at a tenth of ``Histogram.record``'s cost.
+"""Histogram points without an exemplar, recorded at a fraction of ``Histogram.record``'s cost.
 
 Why: every file records three or four histogram points, and the SDK's ``Histogram.record``
-spends about 7 µs on each, nine tenths of it validating, copying and hashing the same
-attribute dict to find the aggregation it already found last time; the aggregation itself
-costs half a microsecond. On the stdlib that is about 2 % of the chunking, more than the
-rest of the telemetry together. Most points carry no exemplar (a file whose span is
-dropped), so for those this records straight into the SDK's own aggregation for the
-attribute set, located once, after an ordinary ``record()`` created it. The points, the
-aggregation, the readers and the export are the SDK's: only the lookup is skipped.
+spends most of each call validating, copying and hashing the same attribute dict to find the
+aggregation it already found last time; the aggregation itself is a small part
+(docs/telemetry.md, "What it costs", has the figures). Most points carry no exemplar (a file
+whose span is dropped), so for those this records straight into the SDK's own aggregation
+for the attribute set, located once, after an ordinary ``record()`` created it. The points,
+the aggregation, the readers and the export are the SDK's: only the lookup is skipped.
 
 Locating the aggregation uses private SDK attributes (``_measurement_consumer``,
 ``_reader_storages``, ``_instrument_view_instrument_matches``, ``_attributes_aggregation``).
