@@ -10,12 +10,12 @@ spans and metrics after the fact. ``--jobs`` workers therefore never touch OpenT
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from signal import SIGINT
 from typing import TYPE_CHECKING
 
 from chunkscope.clock import now_ns
@@ -25,6 +25,7 @@ from chunkscope.languages import canonical, detect
 from chunkscope.logs import get_logger
 from chunkscope.model import DEFAULT_OPTIONS, ROUTINE_SKIPS, ChunkOptions, FileResult, StageTimes
 from chunkscope.parser import parse_as
+from chunkscope.signals import held, ignore
 from chunkscope.walker import Entry, entry_for, os_error, run_root, walk
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
 
     context = multiprocessing.get_context("spawn")
     window = jobs * 4
-    with _interrupts_held():
+    with held(SIGINT):
         pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_leave_interrupts_to_parent
         )
@@ -258,7 +259,7 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
                 todo = [entry for entry, result in zip(batch, known, strict=True) if result is None]
                 future = None
                 if todo:
-                    with _interrupts_held():  # submit() may start a worker
+                    with held(SIGINT):  # submit() may start a worker
                         future = pool.submit(_worker_batch, todo, options)
                 pending.append((known, future))
                 if len(pending) >= window:
@@ -271,32 +272,9 @@ def _parallel(entries: Iterable[Entry], options: ChunkOptions, jobs: int) -> Ite
                     future.cancel()
 
 
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Block SIGINT in this thread while worker processes may be started.
-
-    Why: a spawned worker inherits the signal mask, so it starts with Ctrl-C blocked and
-    keeps it so until its initializer ignores it; otherwise a Ctrl-C that lands while a worker
-    is still importing kills it, breaks the pool and loses the report. A Ctrl-C that arrives
-    meanwhile stays pending and reaches the parent's handler as soon as this block ends.
-    """
-    import signal
-
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def _leave_interrupts_to_parent() -> None:
     """Workers ignore Ctrl-C: the parent decides to stop, between files, and closes its output."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore(SIGINT)
 
 
 def _known(batch: list[Entry], options: ChunkOptions) -> list[FileResult | None]:

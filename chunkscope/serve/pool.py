@@ -43,6 +43,7 @@ from chunkscope.model import ChunkOptions, FileResult
 from chunkscope.pipeline import chunk_bytes
 from chunkscope.serve.limits import Limits
 from chunkscope.serve.schema import FileRequest, ReplyBudget, encode_result
+from chunkscope.signals import held, ignore
 
 WORKER_EXIT_SECONDS = 2.0
 MIN_FILE_SECONDS = 0.001
@@ -54,10 +55,12 @@ def _load_grammars() -> None:
         definitions_query(name)
 
 
+_SERVER_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Left to the server, which drains workers in order."""
+
+
 def _init_process_worker() -> None:
-    """Leave Ctrl-C and SIGTERM to the server, which drains workers in order."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ignore(*_SERVER_SIGNALS)
     _load_grammars()
 
 
@@ -187,11 +190,12 @@ class ChunkPool:
                 thread_name_prefix="chunkscope-worker",
                 initializer=_load_grammars,
             )
-        return ProcessPoolExecutor(
-            max_workers=self.limits.workers,
-            mp_context=get_context("spawn"),
-            initializer=_init_process_worker,
-        )
+        with held(*_SERVER_SIGNALS):
+            return ProcessPoolExecutor(
+                max_workers=self.limits.workers,
+                mp_context=get_context("spawn"),
+                initializer=_init_process_worker,
+            )
 
     async def start(self) -> None:
         """Start every worker and load every grammar in it before reporting ready."""
@@ -236,7 +240,8 @@ class ChunkPool:
 
     async def _warm(self) -> None:
         assert self._executor is not None
-        futures = [self._executor.submit(_warm) for _ in range(self.limits.workers)]
+        with held(*_SERVER_SIGNALS):  # each submit starts one of the workers
+            futures = [self._executor.submit(_warm) for _ in range(self.limits.workers)]
         await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
 
     def full(self) -> bool:

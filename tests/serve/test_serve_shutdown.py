@@ -4,14 +4,19 @@ deadline, whatever its workers and its collector are doing."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
+import psutil
 import pytest
-from serve_support import ServeProcess, wait_until
+from serve_support import ServeProcess, free_port, wait_until
 
 from chunkscope.serve.limits import Limits
 
@@ -142,3 +147,33 @@ def test_default_shutdown_fits_a_30_second_grace(monkeypatch: pytest.MonkeyPatch
         + UVICORN_BACKSTOP_SECONDS
     )
     assert total < 30
+
+
+def test_ctrl_c_while_the_workers_start_exits_cleanly() -> None:
+    """A Ctrl-C to the process group while the pool's spawned workers are still importing
+    stops the server like any other Ctrl-C: status 130, no traceback, no hang (a worker killed
+    before it ignored the signal used to break the pool's start-up)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chunkscope", "serve", "--port", str(free_port()), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+    def a_worker_starting() -> bool:
+        try:
+            children = psutil.Process(proc.pid).children()
+            return any("spawn_main" in " ".join(c.cmdline()) for c in children)
+        except psutil.Error:
+            return False
+
+    try:
+        wait_until(a_worker_starting, 30, "a spawned pool worker")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, stderr.decode()
+    assert b"Traceback" not in stderr
