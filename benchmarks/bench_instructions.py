@@ -31,20 +31,20 @@ import sysconfig
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_telemetry import _env, _free_port, start_http_sink
+from bench_telemetry import FLUSH, _env, _free_port, start_http_sink
 
-_LOOP = r"""
+_LOOP = (
+    FLUSH
+    + r"""
 import os, sys
 import chunkscope
 for _ in range(int(sys.argv[1])):
     for _result in chunkscope.chunk_paths(sys.argv[2:]):
         pass
 if os.environ.get("CHUNKSCOPE_OTEL"):
-    from opentelemetry import trace
-    from opentelemetry._logs import get_logger_provider
-    trace.get_tracer_provider().force_flush()
-    get_logger_provider().force_flush()
+    flush_telemetry()
 """
+)
 _STDLIB = sysconfig.get_paths()["stdlib"]
 DEFAULT_FOLDERS = [os.path.join(_STDLIB, n) for n in ("email", "json", "asyncio", "logging", "xml")]
 _NEVER_MS = "100000000"

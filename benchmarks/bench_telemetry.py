@@ -39,7 +39,20 @@ from typing import Any
 
 MODES = ("pristine", "off", "policy", "all")
 
-_WORKER = r"""
+FLUSH = r"""
+def flush_telemetry():
+    # Export what this process recorded now: a round's spans and logs are its own cost, and
+    # no exporter tail runs on into another worker's round.
+    from opentelemetry import trace
+    from opentelemetry._logs import get_logger_provider
+    trace.get_tracer_provider().force_flush()
+    get_logger_provider().force_flush()
+"""
+"""Worker-script source defining ``flush_telemetry()``, for every benchmark worker."""
+
+_WORKER = (
+    FLUSH
+    + r"""
 import json, os, sys, time
 mode = sys.argv[1]
 if mode == "off":
@@ -50,22 +63,18 @@ import chunkscope
 if mode == "pristine":
     assert not any(m.startswith("opentelemetry") for m in sys.modules), "pristine imported otel"
 folder = sys.argv[2]
-def flush():  # the round's own export, not a tail in another worker's round
-    if mode in ("policy", "all"):
-        from opentelemetry import trace
-        from opentelemetry._logs import get_logger_provider
-        trace.get_tracer_provider().force_flush()
-        get_logger_provider().force_flush()
 for line in sys.stdin:
     started, cpu = time.perf_counter(), time.process_time()
     size = files = 0
     for result in chunkscope.chunk_paths([folder]):
         size += result.size if result.outcome == "chunked" else 0
         files += 1
-    flush()
+    if mode in ("policy", "all"):
+        flush_telemetry()
     print(json.dumps({"seconds": time.perf_counter() - started, "bytes": size, "files": files,
                       "cpu": time.process_time() - cpu}), flush=True)
 """
+)
 
 
 def _free_port() -> int:

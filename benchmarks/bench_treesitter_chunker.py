@@ -36,9 +36,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_telemetry
-from bench_telemetry import MODES, _env, _free_port, _pct, _round, start_http_sink, start_sink
+from bench_telemetry import (
+    FLUSH,
+    MODES,
+    _env,
+    _free_port,
+    _pct,
+    _round,
+    start_http_sink,
+    start_sink,
+)
 
-_WORKER = r"""
+_WORKER = (
+    FLUSH
+    + r"""
 import json, sys, time
 mode, listing = sys.argv[1], sys.argv[2]
 if mode == "off":
@@ -64,14 +75,12 @@ for line in sys.stdin:
             chunks += len(chunker.chunk_file(path, "python"))
         except Exception:
             errors += 1
-    if mode in ("policy", "all"):  # the round's own export, not a tail in the next round
-        from opentelemetry import trace
-        from opentelemetry._logs import get_logger_provider
-        trace.get_tracer_provider().force_flush()
-        get_logger_provider().force_flush()
+    if mode in ("policy", "all"):
+        flush_telemetry()
     print(json.dumps({"seconds": time.perf_counter() - started, "chunks": chunks,
                       "errors": errors, "cpu": time.process_time() - cpu}), flush=True)
 """
+)
 
 
 def python_files(folder: str, limit: int | None) -> list[str]:
