@@ -82,10 +82,7 @@ class FastHistogram:
 def _sdk_parts(histogram: Any) -> tuple[Any, bool]:
     """The SDK's ``Measurement`` class, and whether this histogram can take the fast path."""
     try:
-        from opentelemetry.sdk.metrics._internal.exemplar import (
-            AlwaysOffExemplarFilter,
-            TraceBasedExemplarFilter,
-        )
+        from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, TraceBasedExemplarFilter
         from opentelemetry.sdk.metrics._internal.measurement import Measurement
 
         consumer = histogram._measurement_consumer
