@@ -33,9 +33,8 @@ def _cache_bytecode() -> None:
     source again. ``PYTHONPYCACHEPREFIX`` keeps the files out of the repository, in the same
     cache folder as the Go-built binaries.
     """
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(cache / "chunkscope" / "pycache"))
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path.home() / ".cache/chunkscope/pycache"))
     sys.dont_write_bytecode = False
     sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
 
