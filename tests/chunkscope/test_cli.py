@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hostile_sources import source
 from plain_runs import plain_output
+from workers import spawned_worker_started
 
 from chunkscope.encode import CHUNK_FIELDS
 from chunkscope.serve.limits import default_workers
@@ -444,14 +445,7 @@ def _output_begun(proc: subprocess.Popen[bytes], out: Path) -> bool:
 
 
 def _a_worker_starting(proc: subprocess.Popen[bytes], out: Path) -> bool:
-    """A ``--jobs`` worker process exists (it is still importing: spawn takes ~0.2 s)."""
-    import psutil
-
-    try:
-        children = psutil.Process(proc.pid).children()
-        return any("spawn_main" in " ".join(c.cmdline()) for c in children)
-    except psutil.Error:
-        return False
+    return spawned_worker_started(proc.pid)
 
 
 def _interrupted_run(

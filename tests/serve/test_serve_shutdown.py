@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import httpx
-import psutil
 import pytest
 from serve_support import ServeProcess, free_port, wait_until
+from workers import spawned_worker_started
 
 from chunkscope.serve.limits import Limits
 
@@ -160,15 +160,8 @@ def test_ctrl_c_while_the_workers_start_exits_cleanly() -> None:
         start_new_session=True,
     )
 
-    def a_worker_starting() -> bool:
-        try:
-            children = psutil.Process(proc.pid).children()
-            return any("spawn_main" in " ".join(c.cmdline()) for c in children)
-        except psutil.Error:
-            return False
-
     try:
-        wait_until(a_worker_starting, 30, "a spawned pool worker")
+        wait_until(lambda: spawned_worker_started(proc.pid), 30, "a spawned pool worker")
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=30)
     finally:
