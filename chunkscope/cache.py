@@ -277,6 +277,23 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def _identity(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The file's application id and its number of schema objects, read in one snapshot.
+
+    Why one: another process may be creating the cache at this moment, and its schema and
+    application id arrive in one transaction. Read apart, the id could come from before it
+    and the schema from after, and a new cache would look like someone else's file.
+    """
+    conn.execute("BEGIN")
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+    return app_id, objects
+
+
 def _header_id(path: str) -> int | None:
     """The application id in the file's SQLite header, None for a file that is not SQLite.
 
@@ -340,15 +357,13 @@ class Cache:
         try:
             try:
                 conn = _connect(self.path)
-                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                app_id, objects = _identity(conn)
             except sqlite3.DatabaseError as exc:
                 if "malformed" in str(exc) and _header_id(self.path) == APPLICATION_ID:
                     raise  # ours, cut short or overwritten: rebuilt below
                 reason = _FOREIGN if "not a database" in str(exc) else _describe(exc)
                 raise CacheUnavailable(reason) from None
-            if app_id != APPLICATION_ID and (
-                app_id != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            ):
+            if app_id != APPLICATION_ID and (app_id != 0 or objects):
                 raise CacheUnavailable(_FOREIGN)  # read, never written: someone else's file
             self._prepare(conn, check)
             return conn
