@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from otel_support import Telemetry, clean_env
 
 import chunkscope
+from chunkscope import names as N
 from chunkscope import pipeline
 from chunkscope.model import ChunkOptions, FileResult, StageTimes
 
@@ -323,6 +324,11 @@ def test_workers_import_no_opentelemetry(tmp_path: Path, tree: Path) -> None:
 
 
 def test_telemetry_fixture_still_sees_every_file(telemetry: Telemetry, tree: Path) -> None:
-    """The default policy on a 13-file run: everything within the reservoir keeps its spans."""
-    list(chunkscope.chunk_paths([tree]))
-    assert len(telemetry.by_name("chunkscope.file")) == 10
+    """The default policy on a 13-file run: everything within the reservoir keeps its spans.
+
+    The first ten files are the reservoir's; the other three may still be kept, by the 1 %
+    ratio or by a new second's reservoir when the run crosses one."""
+    results = list(chunkscope.chunk_paths([tree]))
+    kept = {s.attributes[N.CODE_FILE_PATH] for s in telemetry.by_name("chunkscope.file")}
+    assert {r.path for r in results[:10]} <= kept
+    assert 10 <= len(kept) <= len(results) == 13
