@@ -226,8 +226,9 @@ def test_a_replica_killed_mid_run_loses_no_file(
     a, b = replicas(server, "--workers", "1"), replicas(server, "--workers", "1")
     env = {**clean_env(), **otel_env(stack, client)}
     proc = start_chunk(corpus, tmp_path, remote_args(a, b, batch=1), env)
-    query = f'sum(chunkscope_remote_requests_total{{job="{client}"}})'
-    wait_until(lambda: prom_value(stack, query) >= 20, 90, "the run's first requests")
+    out = tmp_path / "chunks.jsonl"
+    # The output, not Prometheus: its export and scrape lag let the run near its end first.
+    wait_until(lambda: out.exists() and out.stat().st_size > 0, 90, "the run's first chunks")
     assert proc.poll() is None, "the run ended before a replica could be killed"
     a.killpg()
     _, stderr = proc.communicate(timeout=600)
